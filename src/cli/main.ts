@@ -1,0 +1,145 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, InterruptedError, type ExitCodeValue } from '../errors.js';
+import { createContext, type Context, type GlobalOptions } from './context.js';
+import type { Output } from './output.js';
+
+const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+type Action<O> = (options: O, ctx: Context) => Promise<ExitCodeValue | unknown>;
+
+/** Where a run sends its exit code; tests may replace it. */
+export interface RunIO {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Builds the command table. Each action imports its command module only when it runs, so start-up
+ * pays for commander and nothing else (DESIGN rule 4).
+ */
+export function buildProgram(runAction: <O>(load: () => Promise<Action<O>>, options: O, command: Command) => Promise<void>): Command {
+  const program = new Command('dirsync')
+    .description('Connect a Microsoft Entra ID tenant to a directory and keep it synced over SCIM 2.0.')
+    .version(version, '-V, --version')
+    .addOption(new Option('--profile <name>', 'the profile to use').env('DIRSYNC_PROFILE'))
+    .addOption(new Option('--config-dir <dir>', 'where configuration and the directory live').env('DIRSYNC_CONFIG_DIR'))
+    .option('--json', 'print one JSON document on stdout')
+    .option('--no-color', 'no colours (also NO_COLOR)')
+    .option('--debug', 'show what happens: endpoints, correlation IDs, error codes (never secrets)')
+    .option('-y, --yes', 'answer yes to confirmations')
+    .option('--password-stdin', 'read the admin password for the security check from stdin (or set DIRSYNC_ADMIN_PASSWORD)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 failed, 2 usage, 3 not configured, 4 sign-in/consent, 5 security check,\n' +
+        '            10 secret code expiring, 11 no valid secret code, 130 interrupted.',
+    );
+
+  const act =
+    <O>(load: () => Promise<Action<O>>) =>
+    (options: O, command: Command) =>
+      runAction(load, options, command);
+
+  program
+    .command('configure')
+    .description('connect a Microsoft Entra tenant: import mode, tenant ID, GCC High, security check')
+    .option('--tenant-id <id>', 'the Microsoft Entra tenant ID (a GUID)')
+    .option('--gcc-high', 'the tenant is in Microsoft Entra GCC High (US federal); same as --cloud usgov-high')
+    .option('--cloud <cloud>', 'global | usgov-high | usgov-dod | china')
+    .option('--import-mode <mode>', 'new-only (default) | sync-existing')
+    .option('--client-id <id>', 'the Entra app registration used for sign-in (a GUID)')
+    .option('--public-url <url>', 'the base URL where `dirsync serve` is reachable (Tenant URL = <url>/scim/v2)')
+    .option('--no-consent', 'do not continue to sign-in and consent')
+    .option('--offline', 'skip the online check that the tenant exists')
+    .action(act(async () => (await import('./configure.js')).run));
+
+  program
+    .command('unconfigure')
+    .description('remove the tenant integration (keeps the directory and the Secret Code)')
+    .action(act(async () => (await import('./unconfigure.js')).run));
+
+  program
+    .command('status')
+    .description('one screen about the profile: tenant, consent, Tenant URL, Secret Code, directory')
+    .action(act(async () => (await import('./status.js')).run));
+
+  const token = program.command('token').description('the Secret Code that Entra uses against the Tenant URL');
+  token
+    .command('renew')
+    .description('issue a new Secret Code (valid six months)')
+    .option('--grace <duration>', 'how long the previous code stays valid (0 revokes it at once)', '24h')
+    .option('--if-expiring-within <duration>', 'renew only if no valid code or it expires within this window (for cron/CI)')
+    .action(act(async () => (await import('./token.js')).renew));
+  token
+    .command('status')
+    .alias('show')
+    .description('the Secret Code state; exit 10 when expiring, 11 when none is valid')
+    .option('--warn-within <duration>', 'the "expiring" window', '30d')
+    .action(act(async () => (await import('./token.js')).status));
+  token
+    .command('revoke')
+    .description('revoke every Secret Code (Entra provisioning stops and is quarantined)')
+    .action(act(async () => (await import('./token.js')).revoke));
+
+  const groups = program.command('groups').description('the groups in the directory');
+  groups
+    .command('list')
+    .description('name, GUID, updated by, members, updated')
+    .option('--filter <text>', 'only groups whose name contains this text')
+    .action(act(async () => (await import('./groups.js')).list));
+
+  return program;
+}
+
+export async function run(argv: string[], io: RunIO): Promise<number> {
+  const abort = new AbortController();
+  let out: Output | undefined;
+  let exitCode: number = ExitCode.ok;
+  const onSigint = () => abort.abort(new InterruptedError());
+  process.on('SIGINT', onSigint);
+  const program = buildProgram(async (load, options, command) => {
+    const globals = command.optsWithGlobals() as GlobalOptions;
+    const ctx = createContext(globals, { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: abort.signal });
+    out = ctx.out;
+    ctx.out.debug(`dirsync ${version}, node ${process.version}, profile "${ctx.profile}", config ${ctx.paths.configFile}`);
+    const action = await load();
+    const interrupted = new Promise<never>((_, reject) => {
+      if (abort.signal.aborted) reject(abort.signal.reason);
+      abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+    });
+    const result = await Promise.race([action(options as never, ctx), interrupted]);
+    if (typeof result === 'number') exitCode = result;
+  });
+  program.exitOverride();
+  program.configureOutput({
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => io.stderr.write(text),
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parse error is a usage error (2).
+      exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    } else {
+      out ??= createContext({}, { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: abort.signal }).out;
+      exitCode = out.error(error);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return exitCode;
+}
+
+/** The entry point of bin/dirsync.js: the only place that exits the process. */
+export async function main(argv: string[]): Promise<void> {
+  const code = await run(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
+  process.exitCode = code;
+  // Let stdout drain, then make sure nothing (a prompt, a socket) keeps the process alive.
+  const done = () => process.exit(code);
+  if (process.stdout.writableNeedDrain) process.stdout.once('drain', done);
+  else setImmediate(done);
+}

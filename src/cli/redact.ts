@@ -1,0 +1,31 @@
+import { SECRET_CODE_PATTERN } from '../secrets/code.js';
+
+const SECRET_KEYS =
+  'access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|code|code_verifier|device_code|secretCode|secret|authorization';
+
+const PATTERNS: [RegExp, string][] = [
+  [SECRET_CODE_PATTERN, 'dsync_[redacted]'],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]'],
+  [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
+  [new RegExp(`\\b(${SECRET_KEYS})=([^&\\s"']+)`, 'gi'), '$1=[redacted]'],
+  [new RegExp(`"(${SECRET_KEYS})"\\s*:\\s*"(?:[^"\\\\]|\\\\.)*"`, 'gi'), '"$1":"[redacted]"'],
+];
+
+/**
+ * Removes secrets from text bound for stderr, logs and --debug: Secret Codes, bearer tokens, JWTs,
+ * OAuth parameters (code, client_secret, tokens) and any literal registered with `add` (passwords).
+ */
+export class Redactor {
+  private readonly literals = new Set<string>();
+
+  add(secret: string | undefined): void {
+    if (secret && secret.length >= 4) this.literals.add(secret);
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const literal of this.literals) out = out.split(literal).join('[redacted]');
+    for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+    return out;
+  }
+}

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { tenantUrl } from '../config/validate.js';
+import { CLOUDS } from '../entra/clouds.js';
+import { formatDay } from '../util/dates.js';
+import { DEFAULT_WARN_MS, secretCodeStatus } from '../secrets/policy.js';
+import { configStore, openDirectory, profileFlag, requireTenant } from './common.js';
+import type { Context } from './context.js';
+import { describeState } from './token.js';
+
+/** `dirsync status`: one screen about the profile. Exit 3 when it is not configured. */
+export async function run(_options: object, ctx: Context): Promise<ExitCodeValue> {
+  const profile = configStore(ctx).profile(ctx.profile);
+  const tenant = requireTenant(ctx, profile);
+  const url = tenantUrl(profile.provisioning?.publicUrl);
+  let code;
+  let counts = { users: 0, activeUsers: 0, groups: 0 };
+  if (fs.existsSync(ctx.paths.directoryDb)) {
+    const directory = await openDirectory(ctx);
+    try {
+      code = secretCodeStatus(await directory.currentSecretCode(), ctx.now(), DEFAULT_WARN_MS);
+      counts = await directory.counts();
+    } finally {
+      directory.close();
+    }
+  } else {
+    code = secretCodeStatus(undefined, ctx.now(), DEFAULT_WARN_MS);
+  }
+  const data = {
+    profile: ctx.profile,
+    configDir: ctx.paths.configDir,
+    tenantId: tenant.tenantId,
+    cloud: tenant.cloud,
+    importMode: profile.provisioning?.importMode ?? 'new-only',
+    clientId: tenant.clientId ?? null,
+    consent: profile.consent
+      ? { state: 'granted', ...profile.consent }
+      : { state: 'not-granted' },
+    tenantUrl: url,
+    secretCode: code,
+    directory: counts,
+  };
+  const s = ctx.out.resultStyle;
+  const paint = code.state === 'ok' ? s.green : code.state === 'expiring' ? s.yellow : s.red;
+  ctx.out.result(data, () =>
+    ctx.out.keyValues([
+      ['Profile', ctx.profile],
+      ['Config dir', ctx.paths.configDir],
+      ['Tenant ID', tenant.tenantId],
+      ['Cloud', CLOUDS[tenant.cloud].label],
+      ['Import mode', data.importMode === 'new-only' ? 'new users and groups only' : 'also sync existing users and groups'],
+      ['Client ID', tenant.clientId ?? 'not set'],
+      [
+        'Consent',
+        profile.consent
+          ? `granted ${formatDay(new Date(profile.consent.grantedAt))}${profile.consent.account ? ` by ${profile.consent.account}` : ''}`
+          : s.yellow('not granted'),
+      ],
+      ['Tenant URL', url],
+      ['Secret Code', `${code.fingerprint ? `${code.fingerprint} ` : ''}${paint(describeState(code, ctx.now()))}`],
+      ['Directory', `${counts.users} users (${counts.activeUsers} active), ${counts.groups} groups`],
+    ]),
+  );
+  if (!profile.consent) ctx.out.hint(`Grant consent with \`dirsync consent${profileFlag(ctx)}\`.`);
+  if (code.state !== 'ok') ctx.out.hint(`Renew the Secret Code with \`dirsync token renew${profileFlag(ctx)}\`.`);
+  return ExitCode.ok;
+}
