@@ -20,8 +20,14 @@ export interface RunIO {
  * Builds the command table. Each action imports its command module only when it runs, so start-up
  * pays for commander and nothing else (DESIGN rule 4).
  */
-export function buildProgram(runAction: <O>(load: () => Promise<Action<O>>, options: O, command: Command) => Promise<void>): Command {
+export function buildProgram(
+  runAction: <O>(load: () => Promise<Action<O>>, options: O, command: Command) => Promise<void>,
+  io: Pick<RunIO, 'stdout' | 'stderr'>,
+): Command {
   const program = new Command('dirsync')
+    // Set before any subcommand is added: subcommands copy these settings when they are created.
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .description('Connect a Microsoft Entra ID tenant to a directory and keep it synced over SCIM 2.0.')
     .version(version, '-V, --version')
     .addOption(new Option('--profile <name>', 'the profile to use').env('DIRSYNC_PROFILE'))
@@ -112,12 +118,7 @@ export async function run(argv: string[], io: RunIO): Promise<number> {
     });
     const result = await Promise.race([action(options as never, ctx), interrupted]);
     if (typeof result === 'number') exitCode = result;
-  });
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (text) => io.stdout.write(text),
-    writeErr: (text) => io.stderr.write(text),
-  });
+  }, io);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,13 +1,17 @@
 import { SECRET_CODE_PATTERN } from '../secrets/code.js';
 
+// OAuth parameters in query strings and form bodies (`code=` is the authorization code).
+const SECRET_PARAMS =
+  'access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|code|code_verifier|device_code';
+// JSON members; not `code`, which our own errors and Graph errors use for error names.
 const SECRET_KEYS =
-  'access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|code|code_verifier|device_code|secretCode|secret|authorization';
+  'access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|code_verifier|device_code|secretCode|secret|authorization';
 
 const PATTERNS: [RegExp, string][] = [
   [SECRET_CODE_PATTERN, 'dsync_[redacted]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]'],
   [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
-  [new RegExp(`\\b(${SECRET_KEYS})=([^&\\s"']+)`, 'gi'), '$1=[redacted]'],
+  [new RegExp(`\\b(${SECRET_PARAMS})=([^&\\s"']+)`, 'gi'), '$1=[redacted]'],
   [new RegExp(`"(${SECRET_KEYS})"\\s*:\\s*"(?:[^"\\\\]|\\\\.)*"`, 'gi'), '"$1":"[redacted]"'],
 ];
 

@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { format } from 'date-fns/format';
+import { describe, expect, it } from 'vitest';
+import { daysLeft, formatDay, relativeDays } from '../../src/util/dates.js';
+import { secretCodeExpiry } from '../../src/secrets/expiry.js';
+import { describeDuration, parseDuration } from '../../src/util/duration.js';
+
+describe('MMM d, yyyy', () => {
+  it('matches the reference procedure example and date-fns format for every day of several years', () => {
+    expect(formatDay(new Date(2025, 9, 5))).toBe('Oct 5, 2025');
+    for (let d = new Date(2023, 0, 1); d.getFullYear() < 2029; d = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1)) {
+      expect(formatDay(d)).toBe(format(d, 'MMM d, yyyy'));
+    }
+  });
+});
+
+/** Runs the expiry computation in another time zone (TZ is read when the process starts). */
+function expiryIn(tz: string, iso: string): { expiry: string; shown: string } {
+  const script = `
+    import('${new URL('../../dist/secrets/expiry.js', import.meta.url).href}').then(async (m) => {
+      const { formatDay } = await import('${new URL('../../dist/util/dates.js', import.meta.url).href}');
+      const e = m.secretCodeExpiry(new Date('${iso}'));
+      process.stdout.write(JSON.stringify({ expiry: e.toISOString(), shown: formatDay(e) }));
+    });`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TZ: tz } }).toString());
+}
+
+describe('Secret Code expiry: six months after it was generated', () => {
+  it('adds six calendar months', () => {
+    expect(expiryIn('UTC', '2025-04-05T10:00:00Z')).toEqual({ expiry: '2025-10-05T10:00:00.000Z', shown: 'Oct 5, 2025' });
+  });
+
+  it('clamps month ends: Aug 31 + 6 months is the last day of February, 29 in a leap year', () => {
+    expect(expiryIn('UTC', '2025-08-31T12:00:00Z').shown).toBe('Feb 28, 2026');
+    expect(expiryIn('UTC', '2027-08-31T12:00:00Z').shown).toBe('Feb 29, 2028');
+    expect(expiryIn('UTC', '2026-03-31T12:00:00Z').shown).toBe('Sep 30, 2026');
+  });
+
+  it('keeps the local date and time across a DST change', () => {
+    // New York: Jan 15 09:00 EST (UTC-5) + 6 months = Jul 15 09:00 EDT (UTC-4).
+    expect(expiryIn('America/New_York', '2026-01-15T14:00:00Z')).toEqual({ expiry: '2026-07-15T13:00:00.000Z', shown: 'Jul 15, 2026' });
+    // An evening in Sydney is the previous day in UTC: the date shown is the local one.
+    expect(expiryIn('Australia/Sydney', '2026-05-31T20:00:00Z').shown).toBe('Dec 1, 2026');
+  });
+
+  it('computes in the current zone too', () => {
+    expect(secretCodeExpiry(new Date(2026, 7, 31, 12)).getDate()).toBe(28);
+  });
+});
+
+describe('days left', () => {
+  const now = new Date('2026-11-26T12:00:00Z');
+  it('rounds up while in the future and counts past days', () => {
+    expect(daysLeft(new Date('2027-05-26T12:00:00Z'), now)).toBe(181);
+    expect(daysLeft(new Date('2026-11-26T13:00:00Z'), now)).toBe(1);
+    expect(relativeDays(new Date('2026-11-27T12:00:00Z'), now)).toBe('in 1 day');
+    expect(relativeDays(now, now)).toBe('today');
+    expect(relativeDays(new Date('2026-11-24T12:00:00Z'), now)).toBe('2 days ago');
+  });
+});
+
+describe('durations', () => {
+  it('parses the forms scripts use', () => {
+    expect(parseDuration('24h', '--grace')).toBe(86_400_000);
+    expect(parseDuration('30d', '--x')).toBe(30 * 86_400_000);
+    expect(parseDuration('1d12h', '--x')).toBe(36 * 3_600_000);
+    expect(parseDuration('90m', '--x')).toBe(90 * 60_000);
+    expect(parseDuration('2w', '--x')).toBe(14 * 86_400_000);
+    expect(parseDuration('0', '--x')).toBe(0);
+    expect(parseDuration(' 15S ', '--x')).toBe(15_000);
+  });
+
+  it('rejects anything else with an error that names the flag and the shape', () => {
+    for (const bad of ['', 'h', '24', '1.5h', '-1h', '24 h', '1y', '24hours']) {
+      expect(() => parseDuration(bad, '--grace')).toThrow(/--grace takes a duration such as 24h/);
+    }
+  });
+
+  it('describes durations in words', () => {
+    expect(describeDuration(86_400_000)).toBe('1 day');
+    expect(describeDuration(30 * 86_400_000)).toBe('30 days');
+    expect(describeDuration(36 * 3_600_000)).toBe('1 day 12 hours');
+  });
+});
