@@ -7,8 +7,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin', 'dirsync.js');
 
-/** Everything every spawned dirsync printed, so test/e2e/zz-no-secrets can check for leaks. */
-export const TRANSCRIPT_DIR = path.join(os.tmpdir(), 'dirsync-test-transcripts');
+/**
+ * Where everything every spawned dirsync printed is kept, for the leak check of test/leak (set by
+ * test/support/run-tests.mjs, i.e. `npm test`; unset when a single test file runs alone).
+ */
+export const TRANSCRIPT_DIR = process.env.DIRSYNC_TEST_TRANSCRIPTS;
 
 export interface RunResult {
   code: number | null;
@@ -45,8 +48,9 @@ export function baseEnv(configDir: string, extra: NodeJS.ProcessEnv = {}): NodeJ
   return env;
 }
 
-function record(args: string[], result: { stdout: string; stderr: string }): void {
-  fs.mkdirSync(TRANSCRIPT_DIR, { recursive: true });
+/** Adds one process's output to the transcripts. */
+export function record(args: string[], result: { stdout: string; stderr: string }): void {
+  if (!TRANSCRIPT_DIR) return;
   const file = path.join(TRANSCRIPT_DIR, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
   fs.writeFileSync(file, `$ dirsync ${args.join(' ')}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n`);
 }
@@ -82,6 +86,6 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<RunRes
 
 /** Remembers secrets a test saw (issued Secret Codes, passwords) for the suite-wide leak check. */
 export function rememberSecret(secret: string): void {
-  fs.mkdirSync(TRANSCRIPT_DIR, { recursive: true });
+  if (!TRANSCRIPT_DIR) return;
   fs.appendFileSync(path.join(TRANSCRIPT_DIR, 'secrets.list'), `${secret}\n`);
 }
