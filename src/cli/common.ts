@@ -1,14 +1,5 @@
 import { NotConfiguredError, SecurityCheckError, UsageError } from '../errors.js';
 import { ConfigStore, type ProfileConfig, type TenantConfig } from '../config/store.js';
-import {
-  hashPassword,
-  lockedUntil,
-  MAX_FAILED_ATTEMPTS,
-  recordAttempt,
-  validateNewPassword,
-  verifyPassword,
-  MIN_PASSWORD_LENGTH,
-} from '../security/password.js';
 import { formatDay } from '../util/dates.js';
 import { missingValue, type Context } from './context.js';
 import type { SqliteDirectory } from '../directory/sqlite.js';
@@ -70,6 +61,7 @@ const when = (date: Date) =>
  * changes. Five wrong passwords in a row lock it for 15 minutes (persisted). Exit 5 on failure.
  */
 export async function securityCheck(ctx: Context, store: ConfigStore): Promise<void> {
+  const { lockedUntil, MAX_FAILED_ATTEMPTS, recordAttempt, verifyPassword } = await import('../security/password.js');
   const security = store.profile(ctx.profile).security;
   if (!security) {
     throw new NotConfiguredError(`No admin password has been set for profile "${ctx.profile}".`, {
@@ -106,6 +98,7 @@ export async function securityCheck(ctx: Context, store: ConfigStore): Promise<v
 
 /** The new admin password of a first `configure`: asked twice on a terminal, at least 12 characters. */
 export async function newPasswordHash(ctx: Context): Promise<string> {
+  const { hashPassword, MIN_PASSWORD_LENGTH, validateNewPassword } = await import('../security/password.js');
   if (!ctx.globals.passwordStdin && !ctx.env.DIRSYNC_ADMIN_PASSWORD && ctx.interactive) {
     ctx.out.info(
       `Set the admin password for the security check (at least ${MIN_PASSWORD_LENGTH} characters). ` +

@@ -1,10 +1,18 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import type { Command as CommandType, CommanderError as CommanderErrorType, Option as OptionType } from 'commander';
 import { ExitCode, InterruptedError, type ExitCodeValue } from '../errors.js';
-import { createContext, type Context, type GlobalOptions } from './context.js';
+import type { Context, GlobalOptions } from './context.js';
 import type { Output } from './output.js';
 
-const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+// Loaded with require: commander is CommonJS, and its ESM wrapper costs start-up time.
+const require = createRequire(import.meta.url);
+const { Command, CommanderError, Option } = require('commander') as {
+  Command: typeof CommandType;
+  CommanderError: typeof CommanderErrorType;
+  Option: typeof OptionType;
+};
+type Command = CommandType;
+const version = (require('../../package.json') as { version: string }).version;
 
 type Action<O> = (options: O, ctx: Context) => Promise<ExitCodeValue | unknown>;
 
@@ -108,6 +116,7 @@ export async function run(argv: string[], io: RunIO): Promise<number> {
   process.on('SIGINT', onSigint);
   const program = buildProgram(async (load, options, command) => {
     const globals = command.optsWithGlobals() as GlobalOptions;
+    const { createContext } = await import('./context.js');
     const ctx = createContext(globals, { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: abort.signal });
     out = ctx.out;
     ctx.out.debug(`dirsync ${version}, node ${process.version}, profile "${ctx.profile}", config ${ctx.paths.configFile}`);
@@ -126,7 +135,8 @@ export async function run(argv: string[], io: RunIO): Promise<number> {
       // Help and version exit 0; every parse error is a usage error (2).
       exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     } else {
-      out ??= createContext({}, { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: abort.signal }).out;
+      const { Output } = await import('./output.js');
+      out ??= new Output({ stdout: io.stdout, stderr: io.stderr, env: io.env, json: argv.includes('--json'), debug: argv.includes('--debug'), color: !argv.includes('--no-color') });
       exitCode = out.error(error);
     }
   } finally {

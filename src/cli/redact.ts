@@ -1,4 +1,4 @@
-import { SECRET_CODE_PATTERN } from '../secrets/code.js';
+import { SECRET_CODE_PATTERN } from '../secrets/format.js';
 
 // OAuth parameters in query strings and form bodies (`code=` is the authorization code).
 const SECRET_PARAMS =

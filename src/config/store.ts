@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { OperationError, StateError } from '../errors.js';
 import type { CloudName } from '../entra/clouds.js';
 
@@ -121,7 +120,7 @@ export class ConfigStore {
 
   private write(data: ConfigFile): void {
     const dir = path.dirname(this.file);
-    const tmp = path.join(dir, `.config.json.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = path.join(dir, `.config.json.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
     const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
       fs.writeFileSync(fd, `${JSON.stringify({ ...data, schemaVersion: CONFIG_SCHEMA_VERSION }, null, 2)}\n`);

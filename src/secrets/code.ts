@@ -1,18 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SecretCodeRecord, SecretCodeStore } from '../directory/store.js';
 
-/**
- * Secret Code format: `dsync_` + 43 base62 characters (256 bits from the OS CSPRNG) + 6 base62
- * characters of CRC-32 over the random part. 55 characters in all. The prefix lets secret scanners
- * find a leaked code; the checksum catches a mistyped or truncated one without a database.
- */
-export const SECRET_CODE_PREFIX = 'dsync_';
+import { RANDOM_CHARS, SECRET_CODE_LENGTH, SECRET_CODE_PREFIX, isRecordValid, type SecretCodeValidity } from './format.js';
+
+export * from './format.js';
+
 const RANDOM_BYTES = 32;
-const RANDOM_CHARS = 43; // ceil(256 / log2(62))
 const CHECK_CHARS = 6;
-export const SECRET_CODE_LENGTH = SECRET_CODE_PREFIX.length + RANDOM_CHARS + CHECK_CHARS;
-/** Matches a whole code anywhere in text (used to redact output). */
-export const SECRET_CODE_PATTERN = /dsync_[0-9A-Za-z]{49}/g;
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -66,20 +60,6 @@ export function hashSecretCode(code: string): string {
 /** Shown instead of the code: the prefix and the last four characters, like the code's checksum tail. */
 export function fingerprintSecretCode(code: string): string {
   return `${SECRET_CODE_PREFIX}…${code.slice(-4)}`;
-}
-
-export type SecretCodeValidity =
-  | { valid: true; record: SecretCodeRecord }
-  | { valid: false; reason: 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' | 'replaced'; record?: SecretCodeRecord };
-
-/** Whether `record` is still accepted at `now`: not revoked, not expired, within grace if replaced. */
-export function isRecordValid(record: SecretCodeRecord, now: Date): SecretCodeValidity {
-  if (record.revokedAt) return { valid: false, reason: 'revoked', record };
-  if (Date.parse(record.expiresAt) <= now.getTime()) return { valid: false, reason: 'expired', record };
-  if (record.graceUntil && Date.parse(record.graceUntil) <= now.getTime()) {
-    return { valid: false, reason: 'replaced', record };
-  }
-  return { valid: true, record };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { SecretCodeRecord } from '../directory/store.js';
 import { daysLeft, formatDay } from '../util/dates.js';
-import { isRecordValid } from './code.js';
+import { isRecordValid } from './format.js';
 
 export type SecretCodeState = 'ok' | 'expiring' | 'expired' | 'none';
 

@@ -1,0 +1,76 @@
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { configStore } from './common.js';
+import type { Context } from './context.js';
+
+export interface EntraListOptions {
+  filter?: string;
+}
+
+/** The JSON of one Entra group: the same keys as the local list (groupJson in groups.ts). */
+export const entraGroupJson = (g: { id: string; displayName: string }) => ({
+  name: g.displayName,
+  id: g.id,
+  updatedBy: 'Microsoft Entra ID' as const,
+  // Graph does not give member counts or modification times in a list without one request per group.
+  members: null,
+  updatedAt: null,
+});
+
+/**
+ * `dirsync groups list --source entra`: the tenant's groups from Microsoft Graph, streamed as they
+ * arrive (never buffered). Credentials: AZURE_* app-only variables when set (CI), else the admin's
+ * cached sign-in from `dirsync consent`.
+ */
+export async function listFromEntra(options: EntraListOptions, ctx: Context): Promise<ExitCodeValue> {
+  const profile = configStore(ctx).profile(ctx.profile);
+  const [{ graphTokenSource }, { GraphClient }, { createHttpClient }, { endpointsFor }] = await Promise.all([
+    import('../entra/signin.js'),
+    import('../entra/graph.js'),
+    import('../entra/http.js'),
+    import('../entra/clouds.js'),
+  ]);
+  const debug = (line: string) => ctx.out.debug(line);
+  const http = createHttpClient(ctx.env, { debug });
+  const { source, cloud } = graphTokenSource({
+    tenant: profile.tenant,
+    env: ctx.env,
+    cachePath: ctx.paths.signInCache,
+    signal: ctx.signal,
+    debug,
+    warn: (line) => ctx.out.warn(line),
+    http,
+  });
+  let token: Promise<string> | undefined;
+  const graph = new GraphClient({
+    baseUrl: endpointsFor(cloud, ctx.env).graph,
+    http,
+    getToken: (force) => {
+      if (force || !token) {
+        token = source.getToken();
+        token.catch(() => (token = undefined));
+      }
+      return token;
+    },
+    signal: ctx.signal,
+    debug,
+  });
+  // Fetch the first page before writing anything, so a sign-in error never leaves half a JSON array.
+  const iterator = graph.groups({ filter: options.filter });
+  const first = await iterator.next();
+  const rows = (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* iterator;
+  })();
+  const count = await ctx.out.streamRows(
+    rows,
+    [
+      { header: 'NAME', value: (g) => g.displayName },
+      { header: 'GUID', value: (g) => g.id },
+    ],
+    entraGroupJson,
+  );
+  ctx.out.debug(`${count} group(s) from Microsoft Graph`);
+  if (count === 0) ctx.out.info(options.filter ? `No group name in Microsoft Entra contains "${options.filter}".` : 'The tenant has no groups.');
+  return ExitCode.ok;
+}
