@@ -16,6 +16,15 @@ const version = (require('../../package.json') as { version: string }).version;
 
 type Action<O> = (options: O, ctx: Context) => Promise<ExitCodeValue | unknown>;
 
+/**
+ * How long a command may take to wind down after Ctrl-C / SIGTERM before it is cut off with exit
+ * 130. Commands that watch ctx.signal (serve, consent) get time to close listeners and let
+ * in-flight requests finish; a second Ctrl-C cuts them off at once.
+ */
+export interface ActionSettings {
+  interruptGraceMs?: number;
+}
+
 /** Where a run sends its exit code; tests may replace it. */
 export interface RunIO {
   stdin: NodeJS.ReadStream;
@@ -29,7 +38,7 @@ export interface RunIO {
  * pays for commander and nothing else (DESIGN rule 4).
  */
 export function buildProgram(
-  runAction: <O>(load: () => Promise<Action<O>>, options: O, command: Command) => Promise<void>,
+  runAction: <O>(load: () => Promise<Action<O>>, options: O, command: Command, settings: ActionSettings) => Promise<void>,
   io: Pick<RunIO, 'stdout' | 'stderr'>,
 ): Command {
   const program = new Command('dirsync')
@@ -53,9 +62,9 @@ export function buildProgram(
     );
 
   const act =
-    <O>(load: () => Promise<Action<O>>) =>
+    <O>(load: () => Promise<Action<O>>, settings: ActionSettings = {}) =>
     (options: O, command: Command) =>
-      runAction(load, options, command);
+      runAction(load, options, command, settings);
 
   program
     .command('configure')
@@ -105,6 +114,33 @@ export function buildProgram(
     .option('--filter <text>', 'only groups whose name contains this text')
     .action(act(async () => (await import('./groups.js')).list));
 
+  const users = program.command('users').description('the users in the directory');
+  users
+    .command('list')
+    .description('user name, display name, GUID, status, updated by, updated')
+    .option('--filter <text>', 'only users whose user name contains this text')
+    .action(act(async () => (await import('./users.js')).list));
+
+  const directory = program.command('directory').description('the local directory');
+  directory
+    .command('import')
+    .description('add users and groups that did not come from Entra ("Updated by: Administrator")')
+    .argument('<file>', 'a CSV file with the header type,name,displayName,email,active,members')
+    .action((file: string, _options: object, command: Command) =>
+      runAction(async () => (await import('./directory.js')).importCsv, { file }, command, {}),
+    );
+
+  program
+    .command('serve')
+    .description('the Tenant URL: a SCIM 2.0 endpoint that Entra provisioning pushes users and groups to')
+    .option('--host <addr>', 'the address to listen on', '127.0.0.1')
+    .option('--port <n>', 'the port to listen on (0 picks a free one)', '8080')
+    .option('--public-url <url>', 'the base URL Entra uses, if not the configured one')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain')
+    .option('--tls-key <file>', 'the private key of --tls-cert')
+    .option('--max-body-size <size>', 'the largest request body accepted', '1MiB')
+    .action(act(async () => (await import('./serve.js')).run, { interruptGraceMs: 15_000 }));
+
   return program;
 }
 
@@ -112,18 +148,31 @@ export async function run(argv: string[], io: RunIO): Promise<number> {
   const abort = new AbortController();
   let out: Output | undefined;
   let exitCode: number = ExitCode.ok;
-  const onSigint = () => abort.abort(new InterruptedError());
-  process.on('SIGINT', onSigint);
-  const program = buildProgram(async (load, options, command) => {
+  let interrupts = 0;
+  let cutOff: (reason: unknown) => void = () => {};
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts === 1) abort.abort(new InterruptedError());
+    else cutOff(new InterruptedError());
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const program = buildProgram(async (load, options, command, settings) => {
     const globals = command.optsWithGlobals() as GlobalOptions;
     const { createContext } = await import('./context.js');
     const ctx = createContext(globals, { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: abort.signal });
     out = ctx.out;
     ctx.out.debug(`dirsync ${version}, node ${process.version}, profile "${ctx.profile}", config ${ctx.paths.configFile}`);
     const action = await load();
+    // Ctrl-C: the command gets its grace period to wind down (see ActionSettings), then is cut off.
     const interrupted = new Promise<never>((_, reject) => {
-      if (abort.signal.aborted) reject(abort.signal.reason);
-      abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+      cutOff = reject;
+      const onAbort = () => {
+        if (!settings.interruptGraceMs) reject(abort.signal.reason);
+        else setTimeout(() => reject(abort.signal.reason), settings.interruptGraceMs);
+      };
+      if (abort.signal.aborted) onAbort();
+      else abort.signal.addEventListener('abort', onAbort, { once: true });
     });
     const result = await Promise.race([action(options as never, ctx), interrupted]);
     if (typeof result === 'number') exitCode = result;
@@ -140,7 +189,8 @@ export async function run(argv: string[], io: RunIO): Promise<number> {
       exitCode = out.error(error);
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   return exitCode;
 }

@@ -143,8 +143,8 @@ export async function run(options: ServeOptions, ctx: Context): Promise<ExitCode
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       if (ctx.signal.aborted) return resolve();
+      // main routes Ctrl-C and SIGTERM into ctx.signal.
       ctx.signal.addEventListener('abort', stop, { once: true });
-      process.once('SIGTERM', stop);
     });
     ctx.out.info('Stopping: finishing in-flight requests…');
     await server.close();

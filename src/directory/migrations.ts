@@ -23,19 +23,24 @@ export const migrations: string[] = [
     detail TEXT
   );
   CREATE TABLE users (
-    id           TEXT PRIMARY KEY,
-    user_name    TEXT NOT NULL,
-    user_name_lc TEXT NOT NULL,
-    external_id  TEXT,
-    display_name TEXT,
-    active       INTEGER NOT NULL DEFAULT 1,
-    source       TEXT NOT NULL,
-    data         TEXT NOT NULL,
-    created_at   TEXT NOT NULL,
-    updated_at   TEXT NOT NULL
+    id              TEXT PRIMARY KEY,
+    user_name       TEXT NOT NULL,
+    user_name_lc    TEXT NOT NULL,
+    external_id     TEXT,
+    display_name    TEXT,
+    display_name_lc TEXT,
+    work_email_lc   TEXT,
+    active          INTEGER NOT NULL DEFAULT 1,
+    source          TEXT NOT NULL,
+    data            TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
   );
   CREATE UNIQUE INDEX users_user_name_lc ON users (user_name_lc);
   CREATE INDEX users_external_id ON users (external_id);
+  CREATE INDEX users_display_name_lc ON users (display_name_lc);
+  CREATE INDEX users_work_email_lc ON users (work_email_lc);
+  CREATE INDEX users_created ON users (created_at, id);
   CREATE TABLE groups (
     id              TEXT PRIMARY KEY,
     display_name    TEXT NOT NULL,
@@ -49,6 +54,8 @@ export const migrations: string[] = [
   );
   CREATE UNIQUE INDEX groups_display_name_lc ON groups (display_name_lc);
   CREATE INDEX groups_external_id ON groups (external_id);
+  CREATE INDEX groups_created ON groups (created_at, id);
+  -- member_id is a user's or a group's id (nested groups); no FK so either may be referenced.
   CREATE TABLE group_members (
     group_id  TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
     member_id TEXT NOT NULL,

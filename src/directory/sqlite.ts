@@ -1,17 +1,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { StateError } from '../errors.js';
 import { migrations } from './migrations.js';
-import type {
-  AuditEntry,
-  DirectoryCounts,
-  DirectoryStore,
-  GroupSummary,
-  RenewOptions,
-  RenewResult,
-  SecretCodeRecord,
-  UserSummary,
+import {
+  ConflictError,
+  type AdminImportResult,
+  type AdminImportRow,
+  type AuditEntry,
+  type CreateResult,
+  type DirectoryCounts,
+  type DirectoryStore,
+  type GroupChange,
+  type GroupCondition,
+  type GroupData,
+  type GroupMember,
+  type GroupRecord,
+  type GroupSummary,
+  type ImportMode,
+  type Page,
+  type PageResult,
+  type RenewOptions,
+  type RenewResult,
+  type SecretCodeRecord,
+  type Source,
+  type UserCondition,
+  type UserData,
+  type UserRecord,
+  type UserSummary,
+  type WriteOptions,
 } from './store.js';
 
 type Db = Database.Database;
@@ -102,8 +120,21 @@ export class SqliteDirectory implements DirectoryStore {
     readonly path: string,
   ) {}
 
+  private readonly statements = new Map<string, Database.Statement>();
+
   close(): void {
+    this.statements.clear();
     if (this.db.open) this.db.close();
+  }
+
+  /** A prepared statement, compiled once per SQL text (the SCIM hot paths reuse a handful). */
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
   }
 
   /** Runs `fn` in a write transaction taken up front, so racing writers queue instead of failing. */
@@ -117,7 +148,7 @@ export class SqliteDirectory implements DirectoryStore {
     const row = this.db
       .prepare(
         `SELECT ${CODE_COLUMNS} FROM secret_codes
-         WHERE superseded_at IS NULL AND revoked_at IS NULL ORDER BY id DESC LIMIT 1`,
+         WHERE superseded_at IS NULL ORDER BY id DESC LIMIT 1`,
       )
       .get() as SecretCodeRow | undefined;
     return row && toRecord(row);
@@ -138,7 +169,9 @@ export class SqliteDirectory implements DirectoryStore {
           .all() as SecretCodeRow[]
       ).map(toRecord);
       if (options.graceMs === 0) {
-        this.db.prepare('UPDATE secret_codes SET revoked_at = ? WHERE revoked_at IS NULL').run(now);
+        this.db
+          .prepare('UPDATE secret_codes SET revoked_at = ?, superseded_at = COALESCE(superseded_at, ?) WHERE revoked_at IS NULL')
+          .run(now, now);
       } else {
         const graceUntil = new Date(options.now.getTime() + options.graceMs).toISOString();
         this.db
@@ -255,8 +288,449 @@ export class SqliteDirectory implements DirectoryStore {
       };
     }
   }
+
+  // --- Directory (write side: SCIM provisioning, admin import) ---------------------------------
+
+  private visible(mode: ImportMode, table = ''): string {
+    return mode === 'new-only' ? ` AND ${table}source = 'entra'` : '';
+  }
+
+  async getUser(id: string, mode: ImportMode): Promise<UserRecord | undefined> {
+    const row = this.sql(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?${this.visible(mode)}`).get(id) as
+      | UserRow
+      | undefined;
+    return row && toUser(row);
+  }
+
+  async queryUsers(conditions: UserCondition[], page: Page, mode: ImportMode): Promise<PageResult<UserRecord>> {
+    const where: string[] = ['1 = 1'];
+    const args: string[] = [];
+    for (const c of conditions) {
+      switch (c.attr) {
+        case 'id':
+          where.push('id = ?');
+          args.push(c.value);
+          break;
+        case 'userName':
+          where.push('user_name_lc = ?');
+          args.push(c.value.toLowerCase());
+          break;
+        case 'externalId':
+          where.push('external_id = ?');
+          args.push(c.value);
+          break;
+        case 'displayName':
+          where.push('display_name_lc = ?');
+          args.push(c.value.toLowerCase());
+          break;
+        case 'workEmail':
+          where.push('work_email_lc = ?');
+          args.push(c.value.toLowerCase());
+          break;
+      }
+    }
+    const clause = where.join(' AND ') + this.visible(mode);
+    return this.page<UserRow, UserRecord>('users', USER_COLUMNS, clause, args, page, toUser);
+  }
+
+  private page<R, T>(
+    table: string,
+    columns: string,
+    clause: string,
+    args: string[],
+    page: Page,
+    map: (row: R) => T,
+  ): PageResult<T> {
+    const { n } = this.sql(`SELECT COUNT(*) AS n FROM ${table} WHERE ${clause}`).get(...args) as { n: number };
+    if (page.count <= 0 || n === 0 || page.startIndex > n) return { total: n, items: [] };
+    const rows = this.sql(
+      `SELECT ${columns} FROM ${table} WHERE ${clause} ORDER BY created_at, id LIMIT ? OFFSET ?`,
+    ).all(...args, page.count, Math.max(0, page.startIndex - 1)) as R[];
+    return { total: n, items: rows.map(map) };
+  }
+
+  private userByName(userName: string, exceptId?: string): { id: string; source: Source } | undefined {
+    return this.sql('SELECT id, source FROM users WHERE user_name_lc = ? AND id <> ?').get(
+      userName.toLowerCase(),
+      exceptId ?? '',
+    ) as { id: string; source: Source } | undefined;
+  }
+
+  private groupByName(displayName: string, exceptId?: string): { id: string; source: Source } | undefined {
+    return this.sql('SELECT id, source FROM groups WHERE display_name_lc = ? AND id <> ?').get(
+      displayName.toLowerCase(),
+      exceptId ?? '',
+    ) as { id: string; source: Source } | undefined;
+  }
+
+  private writeUser(id: string, data: UserData, source: Source, at: string, insert: boolean): UserRecord {
+    const c = userColumns(data);
+    if (insert) {
+      this.sql(
+        `INSERT INTO users (id, user_name, user_name_lc, external_id, display_name, display_name_lc, work_email_lc,
+           active, source, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(id, c.userName, c.userNameLc, c.externalId, c.displayName, c.displayNameLc, c.workEmailLc, c.active, source, JSON.stringify(data), at, at);
+    } else {
+      this.sql(
+        `UPDATE users SET user_name = ?, user_name_lc = ?, external_id = ?, display_name = ?, display_name_lc = ?,
+           work_email_lc = ?, active = ?, source = ?, data = ?, updated_at = ? WHERE id = ?`,
+      ).run(c.userName, c.userNameLc, c.externalId, c.displayName, c.displayNameLc, c.workEmailLc, c.active, source, JSON.stringify(data), at, id);
+    }
+    return toUser(this.sql(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id) as UserRow);
+  }
+
+  async createUser(data: UserData, options: WriteOptions): Promise<CreateResult<UserRecord>> {
+    requireText(data.userName, 'userName');
+    const at = options.now.toISOString();
+    return this.immediate(() => {
+      const clash = this.userByName(data.userName);
+      if (clash) {
+        if (clash.source === 'admin' && options.mode === 'sync-existing') {
+          return { record: this.writeUser(clash.id, data, 'entra', at, false), linked: true };
+        }
+        throw userConflict(data.userName, clash, options.mode);
+      }
+      return { record: this.writeUser(randomUUID(), data, 'entra', at, true), linked: false };
+    });
+  }
+
+  async updateUser(
+    id: string,
+    change: (current: UserData) => UserData,
+    options: WriteOptions,
+  ): Promise<UserRecord | undefined> {
+    const at = options.now.toISOString();
+    return this.immediate(() => {
+      const row = this.sql(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?${this.visible(options.mode)}`).get(id) as
+        | UserRow
+        | undefined;
+      if (!row) return undefined;
+      const next = change(JSON.parse(row.data) as UserData);
+      requireText(next.userName, 'userName');
+      if (next.userName.toLowerCase() !== row.user_name_lc) {
+        const clash = this.userByName(next.userName, id);
+        if (clash) throw userConflict(next.userName, clash, options.mode);
+      }
+      return this.writeUser(id, next, 'entra', at, false);
+    });
+  }
+
+  /** Takes `memberId` out of every group it is in, keeping the groups' member counts right. */
+  private removeFromAllGroups(memberId: string): void {
+    this.sql(
+      'UPDATE groups SET member_count = member_count - 1 WHERE id IN (SELECT group_id FROM group_members WHERE member_id = ?)',
+    ).run(memberId);
+    this.sql('DELETE FROM group_members WHERE member_id = ?').run(memberId);
+  }
+
+  async deleteUser(id: string, mode: ImportMode): Promise<boolean> {
+    return this.immediate(() => {
+      const { changes } = this.sql(`DELETE FROM users WHERE id = ?${this.visible(mode)}`).run(id);
+      if (changes === 0) return false;
+      this.removeFromAllGroups(id);
+      return true;
+    });
+  }
+
+  async getGroup(id: string, mode: ImportMode): Promise<GroupRecord | undefined> {
+    const row = this.sql(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = ?${this.visible(mode)}`).get(id) as
+      | GroupRow
+      | undefined;
+    return row && toGroup(row);
+  }
+
+  async groupMembers(id: string): Promise<GroupMember[]> {
+    const rows = this.sql(
+      `SELECT m.member_id, u.user_name, u.display_name AS user_display, g.display_name AS group_display
+       FROM group_members m LEFT JOIN users u ON u.id = m.member_id LEFT JOIN groups g ON g.id = m.member_id
+       WHERE m.group_id = ? ORDER BY m.member_id`,
+    ).all(id) as { member_id: string; user_name: string | null; user_display: string | null; group_display: string | null }[];
+    return rows.map((r) => ({
+      value: r.member_id,
+      type: r.user_name === null && r.group_display !== null ? 'Group' : 'User',
+      display: r.user_display ?? r.user_name ?? r.group_display,
+    }));
+  }
+
+  async queryGroups(conditions: GroupCondition[], page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>> {
+    const where: string[] = ['1 = 1'];
+    const args: string[] = [];
+    for (const c of conditions) {
+      switch (c.attr) {
+        case 'id':
+          where.push('id = ?');
+          args.push(c.value);
+          break;
+        case 'displayName':
+          where.push('display_name_lc = ?');
+          args.push(c.value.toLowerCase());
+          break;
+        case 'externalId':
+          where.push('external_id = ?');
+          args.push(c.value);
+          break;
+        case 'member':
+          where.push('EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.member_id = ?)');
+          args.push(c.value);
+          break;
+      }
+    }
+    const clause = where.join(' AND ') + this.visible(mode);
+    return this.page<GroupRow, GroupRecord>('groups', GROUP_COLUMNS, clause, args, page, toGroup);
+  }
+
+  private writeGroup(id: string, data: GroupData, source: Source, at: string, insert: boolean): void {
+    const externalId = typeof data.externalId === 'string' ? data.externalId : null;
+    if (insert) {
+      this.sql(
+        `INSERT INTO groups (id, display_name, display_name_lc, external_id, source, member_count, data, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+      ).run(id, data.displayName, data.displayName.toLowerCase(), externalId, source, JSON.stringify(data), at, at);
+    } else {
+      this.sql(
+        `UPDATE groups SET display_name = ?, display_name_lc = ?, external_id = ?, source = ?, data = ?, updated_at = ?
+         WHERE id = ?`,
+      ).run(data.displayName, data.displayName.toLowerCase(), externalId, source, JSON.stringify(data), at, id);
+    }
+  }
+
+  private memberExists(memberId: string, groupId: string, mode: ImportMode): boolean {
+    if (memberId === groupId) return false;
+    const v = this.visible(mode);
+    return Boolean(
+      this.sql(`SELECT 1 FROM users WHERE id = ?${v}`).get(memberId) ??
+        this.sql(`SELECT 1 FROM groups WHERE id = ?${v}`).get(memberId),
+    );
+  }
+
+  /** Adds the members that exist (idempotent: a member already in the group is left alone). Returns how many were new. */
+  private addMembers(groupId: string, memberIds: Iterable<string>, mode: ImportMode): number {
+    let added = 0;
+    const insert = this.sql('INSERT INTO group_members (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
+    for (const memberId of memberIds) {
+      if (!this.memberExists(memberId, groupId, mode)) continue;
+      added += insert.run(groupId, memberId).changes;
+    }
+    return added;
+  }
+
+  private removeMembers(groupId: string, memberIds: Iterable<string>): number {
+    let removed = 0;
+    const del = this.sql('DELETE FROM group_members WHERE group_id = ? AND member_id = ?');
+    for (const memberId of memberIds) removed += del.run(groupId, memberId).changes;
+    return removed;
+  }
+
+  async createGroup(data: GroupData, members: string[], options: WriteOptions): Promise<CreateResult<GroupRecord>> {
+    requireText(data.displayName, 'displayName');
+    const at = options.now.toISOString();
+    return this.immediate(() => {
+      const clash = this.groupByName(data.displayName);
+      let id: string;
+      let linked = false;
+      if (clash) {
+        if (clash.source !== 'admin' || options.mode !== 'sync-existing') {
+          throw groupConflict(data.displayName, clash, options.mode);
+        }
+        // Linking keeps the members the administrator gave it; Entra adds its own.
+        id = clash.id;
+        linked = true;
+        this.writeGroup(id, data, 'entra', at, false);
+      } else {
+        id = randomUUID();
+        this.writeGroup(id, data, 'entra', at, true);
+      }
+      const added = this.addMembers(id, new Set(members), options.mode);
+      if (added) this.sql('UPDATE groups SET member_count = member_count + ? WHERE id = ?').run(added, id);
+      return { record: toGroup(this.sql(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = ?`).get(id) as GroupRow), linked };
+    });
+  }
+
+  async updateGroup(id: string, change: GroupChange, options: WriteOptions): Promise<GroupRecord | undefined> {
+    const at = options.now.toISOString();
+    return this.immediate(() => {
+      const row = this.sql(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = ?${this.visible(options.mode)}`).get(id) as
+        | GroupRow
+        | undefined;
+      if (!row) return undefined;
+      const data = JSON.parse(row.data) as GroupData;
+      if (change.displayName !== undefined) {
+        requireText(change.displayName, 'displayName');
+        if (change.displayName.toLowerCase() !== row.display_name_lc) {
+          const clash = this.groupByName(change.displayName, id);
+          if (clash) throw groupConflict(change.displayName, clash, options.mode);
+        }
+        data.displayName = change.displayName;
+      }
+      if (change.externalId !== undefined) {
+        if (change.externalId === null) delete data.externalId;
+        else data.externalId = change.externalId;
+      }
+      this.writeGroup(id, data, 'entra', at, false);
+      let delta = 0;
+      if (change.replaceMembers) {
+        delta -= this.sql('DELETE FROM group_members WHERE group_id = ?').run(id).changes;
+        delta += this.addMembers(id, new Set(change.replaceMembers), options.mode);
+      }
+      if (change.addMembers?.length) delta += this.addMembers(id, change.addMembers, options.mode);
+      if (change.removeMembers?.length) delta -= this.removeMembers(id, change.removeMembers);
+      if (delta) this.sql('UPDATE groups SET member_count = member_count + ? WHERE id = ?').run(delta, id);
+      return toGroup(this.sql(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = ?`).get(id) as GroupRow);
+    });
+  }
+
+  async deleteGroup(id: string, mode: ImportMode): Promise<boolean> {
+    return this.immediate(() => {
+      const { changes } = this.sql(`DELETE FROM groups WHERE id = ?${this.visible(mode)}`).run(id);
+      if (changes === 0) return false;
+      // Its own member rows go by ON DELETE CASCADE; it may also be a member of other groups.
+      this.removeFromAllGroups(id);
+      return true;
+    });
+  }
+
+  async importAdminObjects(rows: AdminImportRow[], now: Date): Promise<AdminImportResult> {
+    const at = now.toISOString();
+    return this.immediate(() => {
+      const result: AdminImportResult = { users: 0, groups: 0, memberships: 0, skipped: [] };
+      for (const row of rows.filter((r) => r.type === 'user')) {
+        const clash = this.userByName(row.name);
+        if (clash) {
+          result.skipped.push({ line: row.line, name: row.name, reason: `a user with this userName already exists (${describeSource(clash.source)})` });
+          continue;
+        }
+        const data: UserData = { userName: row.name, active: row.active ?? true };
+        if (row.displayName) data.displayName = row.displayName;
+        if (row.email) data.emails = [{ value: row.email, type: 'work', primary: true }];
+        this.writeUser(randomUUID(), data, 'admin', at, true);
+        result.users++;
+      }
+      for (const row of rows.filter((r) => r.type === 'group')) {
+        const clash = this.groupByName(row.name);
+        if (clash) {
+          result.skipped.push({ line: row.line, name: row.name, reason: `a group with this name already exists (${describeSource(clash.source)})` });
+          continue;
+        }
+        const id = randomUUID();
+        this.writeGroup(id, { displayName: row.name }, 'admin', at, true);
+        const ids: string[] = [];
+        for (const member of row.members ?? []) {
+          const user = this.userByName(member);
+          if (user) ids.push(user.id);
+          else result.skipped.push({ line: row.line, name: row.name, reason: `member "${member}" is not a user in the file or the directory` });
+        }
+        const added = this.addMembers(id, ids, 'sync-existing');
+        if (added) this.sql('UPDATE groups SET member_count = ? WHERE id = ?').run(added, id);
+        result.groups++;
+        result.memberships += added;
+      }
+      this.db
+        .prepare('INSERT INTO audit_log (at, action, detail) VALUES (?, ?, ?)')
+        .run(at, 'directory.import', JSON.stringify({ users: result.users, groups: result.groups, memberships: result.memberships, skipped: result.skipped.length }));
+      return result;
+    });
+  }
 }
 
 function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+interface UserRow {
+  id: string;
+  user_name: string;
+  user_name_lc: string;
+  external_id: string | null;
+  active: number;
+  source: Source;
+  data: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface GroupRow {
+  id: string;
+  display_name: string;
+  display_name_lc: string;
+  external_id: string | null;
+  source: Source;
+  member_count: number;
+  data: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const USER_COLUMNS = 'id, user_name, user_name_lc, external_id, active, source, data, created_at, updated_at';
+const GROUP_COLUMNS =
+  'id, display_name, display_name_lc, external_id, source, member_count, data, created_at, updated_at';
+
+const toUser = (row: UserRow): UserRecord => ({
+  id: row.id,
+  userName: row.user_name,
+  externalId: row.external_id,
+  active: row.active === 1,
+  source: row.source,
+  data: JSON.parse(row.data) as UserData,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toGroup = (row: GroupRow): GroupRecord => ({
+  id: row.id,
+  displayName: row.display_name,
+  externalId: row.external_id,
+  source: row.source,
+  memberCount: row.member_count,
+  data: JSON.parse(row.data) as GroupData,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+function requireText(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${name} must be a non-empty string`);
+}
+
+/** The indexed columns of a user, taken from its SCIM attributes. */
+function userColumns(data: UserData) {
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  const displayName = text(data.displayName);
+  let workEmail: string | null = null;
+  if (Array.isArray(data.emails)) {
+    for (const e of data.emails as unknown[]) {
+      if (e && typeof e === 'object' && String((e as Record<string, unknown>).type ?? '').toLowerCase() === 'work') {
+        workEmail = text((e as Record<string, unknown>).value);
+        break;
+      }
+    }
+  }
+  return {
+    userName: data.userName,
+    userNameLc: data.userName.toLowerCase(),
+    externalId: text(data.externalId),
+    displayName,
+    displayNameLc: displayName?.toLowerCase() ?? null,
+    workEmailLc: workEmail?.toLowerCase() ?? null,
+    active: data.active === false ? 0 : 1,
+  };
+}
+
+const describeSource = (source: Source) =>
+  source === 'admin' ? 'added by an administrator' : 'provisioned by Microsoft Entra ID';
+
+function userConflict(userName: string, clash: { id: string; source: Source }, mode: ImportMode): ConflictError {
+  const message =
+    clash.source === 'admin' && mode === 'new-only'
+      ? `userName "${userName}" clashes with user ${clash.id}, which an administrator added; ` +
+        'the import mode new-only leaves it unmodified (switch to sync-existing to let Entra link it, or rename one of them).'
+      : `userName "${userName}" is already taken by user ${clash.id} (${describeSource(clash.source)}).`;
+  return new ConflictError(message, clash.id, clash.source);
+}
+
+function groupConflict(displayName: string, clash: { id: string; source: Source }, mode: ImportMode): ConflictError {
+  const message =
+    clash.source === 'admin' && mode === 'new-only'
+      ? `displayName "${displayName}" clashes with group ${clash.id}, which an administrator added; ` +
+        'the import mode new-only leaves it unmodified (switch to sync-existing to let Entra link it, or rename one of them).'
+      : `displayName "${displayName}" is already taken by group ${clash.id} (${describeSource(clash.source)}).`;
+  return new ConflictError(message, clash.id, clash.source);
 }

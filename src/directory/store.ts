@@ -97,7 +97,140 @@ export interface DirectoryReader {
   listUsers(options?: { filter?: string }): AsyncIterable<UserSummary>;
 }
 
-export interface DirectoryStore extends SecretCodeStore, AuditLog, DirectoryReader {
+// --- The write side (SCIM provisioning and the administrator's CSV import) -------------------
+
+/**
+ * Whether objects an administrator added (source 'admin') take part in provisioning:
+ * `new-only` hides them from SCIM and never modifies them; `sync-existing` lets Entra find and link them.
+ */
+export type ImportMode = 'new-only' | 'sync-existing';
+export type Source = 'entra' | 'admin';
+
+/** A SCIM User's attributes as Entra sent them (without id, meta, schemas); `userName` is required. */
+export type UserData = Record<string, unknown> & { userName: string };
+/** A SCIM Group's attributes (without id, meta, schemas and members). */
+export type GroupData = Record<string, unknown> & { displayName: string };
+
+export interface UserRecord {
+  id: string;
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  source: Source;
+  data: UserData;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GroupRecord {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+  source: Source;
+  memberCount: number;
+  data: GroupData;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GroupMember {
+  value: string;
+  type: 'User' | 'Group';
+  display: string | null;
+}
+
+/** One `attribute eq value` test; a query is the AND of its conditions. */
+export type UserCondition = { attr: 'id' | 'userName' | 'externalId' | 'displayName' | 'workEmail'; value: string };
+export type GroupCondition = { attr: 'id' | 'displayName' | 'externalId' | 'member'; value: string };
+
+export interface Page {
+  /** 1-based, as in SCIM. */
+  startIndex: number;
+  count: number;
+}
+
+export interface PageResult<T> {
+  total: number;
+  items: T[];
+}
+
+export interface WriteOptions {
+  mode: ImportMode;
+  now: Date;
+}
+
+/** A change to a group's non-member attributes and its members, applied in one transaction. */
+export interface GroupChange {
+  displayName?: string;
+  externalId?: string | null;
+  /** Replaces the whole member list (then `add`/`remove` apply on top). */
+  replaceMembers?: string[];
+  addMembers?: string[];
+  removeMembers?: string[];
+}
+
+export interface CreateResult<T> {
+  record: T;
+  /** True when an administrator's object was linked instead of a new one created (sync-existing). */
+  linked: boolean;
+}
+
+export interface AdminImportRow {
+  /** 1-based line of the CSV file, for messages. */
+  line: number;
+  type: 'user' | 'group';
+  name: string;
+  displayName?: string;
+  email?: string;
+  active?: boolean;
+  /** userNames (of users in the file or the directory) for a group. */
+  members?: string[];
+}
+
+export interface AdminImportResult {
+  users: number;
+  groups: number;
+  memberships: number;
+  skipped: { line: number; name: string; reason: string }[];
+}
+
+export interface DirectoryWriter {
+  getUser(id: string, mode: ImportMode): Promise<UserRecord | undefined>;
+  queryUsers(conditions: UserCondition[], page: Page, mode: ImportMode): Promise<PageResult<UserRecord>>;
+  /** Throws ConflictError on a userName clash (or links an admin's user in sync-existing). */
+  createUser(data: UserData, options: WriteOptions): Promise<CreateResult<UserRecord>>;
+  /**
+   * Reads the user, lets `change` compute its new attributes and writes them, in one transaction.
+   * Undefined when there is no such (visible) user. Links an admin's user (source becomes 'entra').
+   */
+  updateUser(id: string, change: (current: UserData) => UserData, options: WriteOptions): Promise<UserRecord | undefined>;
+  deleteUser(id: string, mode: ImportMode): Promise<boolean>;
+
+  getGroup(id: string, mode: ImportMode): Promise<GroupRecord | undefined>;
+  groupMembers(id: string): Promise<GroupMember[]>;
+  queryGroups(conditions: GroupCondition[], page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>>;
+  createGroup(data: GroupData, members: string[], options: WriteOptions): Promise<CreateResult<GroupRecord>>;
+  /** Cost is proportional to the change, not to the group's size (except replaceMembers). */
+  updateGroup(id: string, change: GroupChange, options: WriteOptions): Promise<GroupRecord | undefined>;
+  deleteGroup(id: string, mode: ImportMode): Promise<boolean>;
+
+  /** Adds an administrator's users and groups (source 'admin') in one transaction. */
+  importAdminObjects(rows: AdminImportRow[], now: Date): Promise<AdminImportResult>;
+}
+
+/** A userName / group displayName that is already taken. SCIM answers 409 `uniqueness`. */
+export class ConflictError extends Error {
+  constructor(
+    message: string,
+    readonly existingId: string,
+    readonly existingSource: Source,
+  ) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+export interface DirectoryStore extends SecretCodeStore, AuditLog, DirectoryReader, DirectoryWriter {
   readonly path: string;
   close(): void;
 }

@@ -11,10 +11,13 @@ export function formatDay(date: Date): string {
 
 const DAY_MS = 86_400_000;
 
-/** Whole days left until `until` (rounded up while in the future; negative once past). */
+/**
+ * Whole days until `until`: rounded up while in the future (a code with 3 hours left has 1 day
+ * left), whole days ago once past (3 hours ago is 0, "today").
+ */
 export function daysLeft(until: Date, now: Date): number {
   const diff = until.getTime() - now.getTime();
-  return diff >= 0 ? Math.ceil(diff / DAY_MS) : -Math.ceil(-diff / DAY_MS);
+  return diff >= 0 ? Math.ceil(diff / DAY_MS) : -Math.floor(-diff / DAY_MS) || 0;
 }
 
 /** "in 181 days", "in 1 day", "today", "1 day ago". */

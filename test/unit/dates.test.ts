@@ -56,6 +56,8 @@ describe('days left', () => {
     expect(relativeDays(new Date('2026-11-27T12:00:00Z'), now)).toBe('in 1 day');
     expect(relativeDays(now, now)).toBe('today');
     expect(relativeDays(new Date('2026-11-24T12:00:00Z'), now)).toBe('2 days ago');
+    expect(relativeDays(new Date('2026-11-26T09:00:00Z'), now)).toBe('today');
+    expect(daysLeft(new Date('2026-11-25T09:00:00Z'), now)).toBe(-1);
   });
 });
 

@@ -1,0 +1,104 @@
+/**
+ * `dirsync serve` as a user runs it: the real bin/dirsync.js in a child process, Entra's
+ * provisioning client over HTTP with a Secret Code from `dirsync token renew`, then the CLI's own
+ * `groups list` / `users list` / `token status` on what arrived.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { baseEnv, rememberSecret, runCli, tempConfigDir } from '../support/cli.js';
+import { EntraProvisioningClient, entraUser } from '../support/entra-provisioning-client.js';
+import { startServe, type ServeProcess } from '../support/serve-process.js';
+
+const PASSWORD = 'serve test password';
+rememberSecret(PASSWORD);
+let env: NodeJS.ProcessEnv;
+let server: ServeProcess | undefined;
+
+async function renew(extra: string[] = []): Promise<string> {
+  const r = await runCli(['token', 'renew', '--json', ...extra], { env: { ...env, DIRSYNC_ADMIN_PASSWORD: PASSWORD } });
+  expect(r.code, r.stderr).toBe(0);
+  rememberSecret(r.json().secretCode);
+  return r.json().secretCode;
+}
+
+beforeEach(async () => {
+  env = baseEnv(tempConfigDir());
+  const r = await runCli(['configure', '--tenant-id', '72f988bf-86f1-41af-91ab-2d7cd011db47', '--no-consent', '--offline'], {
+    env: { ...env, DIRSYNC_ADMIN_PASSWORD: PASSWORD },
+  });
+  expect(r.code, r.stderr).toBe(0);
+});
+afterEach(async () => {
+  await server?.stop('SIGKILL');
+  server = undefined;
+});
+
+describe('dirsync serve', () => {
+  it('takes a provisioning cycle from Entra, and the CLI lists what arrived', async () => {
+    const code = await renew();
+    server = await startServe([], env);
+    const entra = new EntraProvisioningClient(server.tenantUrl, code, 'aadOptscim062020');
+    expect((await entra.testConnection()).status).toBe(200);
+    const alice = await entra.provisionUser(entraUser('alice'));
+    const bob = await entra.provisionUser(entraUser('bob'));
+    const sales = await entra.createGroup('Sales', 'b6ae3d4e-0c6f-4a0e-9bd7-5d1b0b8f0a11');
+    expect(sales.status).toBe(201);
+    expect((await entra.addMembers(sales.body.id, [alice.id, bob.id])).status).toBe(204);
+    expect((await entra.setActive(bob.id, false)).status).toBe(200);
+    expect((await entra.renameGroup(sales.body.id, 'Sales EMEA')).status).toBe(204);
+
+    const groups = await runCli(['groups', 'list', '--json'], { env });
+    expect(groups.json()).toEqual([
+      { name: 'Sales EMEA', id: 'b6ae3d4e-0c6f-4a0e-9bd7-5d1b0b8f0a11', updatedBy: 'Microsoft Entra ID', members: 2, updatedAt: expect.any(String) },
+    ]);
+    const users = await runCli(['users', 'list', '--json'], { env });
+    expect(users.json().map((u: any) => [u.userName, u.active])).toEqual([
+      ['useralice@contoso.com', true],
+      ['userbob@contoso.com', false],
+    ]);
+    const status = await runCli(['token', 'status', '--json'], { env });
+    expect(status.json().lastUsedAt).not.toBeNull();
+    const human = await runCli(['token', 'status'], { env });
+    expect(human.stdout).toMatch(/Last used by Entra:\s+[A-Z][a-z]{2} \d{1,2}, \d{4} \(today\)/);
+
+    // One log line per request on stderr, never the Authorization header.
+    expect(server.stderr()).toMatch(/POST \/scim\/v2\/Users 201/);
+    expect(server.stderr()).not.toContain(code);
+    expect(server.stderr()).not.toMatch(/Bearer/i);
+    expect(await server.stop('SIGTERM')).toBe(0);
+    server = undefined;
+  });
+
+  it('honours a renewal and a revocation made while it runs, without a restart', async () => {
+    const first = await renew();
+    server = await startServe([], env);
+    const second = await renew(['--grace', '0']);
+    const old = await new EntraProvisioningClient(server.tenantUrl, first).testConnection();
+    expect(old.status).toBe(401);
+    expect(old.body.detail).toMatch(/revoked/i);
+    expect((await new EntraProvisioningClient(server.tenantUrl, second).testConnection()).status).toBe(200);
+    const revoke = await runCli(['token', 'revoke', '--yes'], { env: { ...env, DIRSYNC_ADMIN_PASSWORD: PASSWORD } });
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect((await new EntraProvisioningClient(server.tenantUrl, second).testConnection()).status).toBe(401);
+  });
+
+  it('explains a port in use (exit 2) and warns when there is no valid Secret Code', async () => {
+    server = await startServe([], env);
+    expect(server.stderr()).toContain('no valid Secret Code');
+    const port = new URL(server.url).port;
+    const clash = await runCli(['serve', '--port', port], { env });
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('EADDRINUSE');
+    expect(clash.stderr).toContain('--port');
+  });
+
+  it('needs a configured profile (exit 3)', async () => {
+    const r = await runCli(['serve', '--port', '0'], { env: baseEnv(tempConfigDir()) });
+    expect(r.code).toBe(3);
+  });
+
+  it('stops cleanly on Ctrl-C with exit 0', async () => {
+    server = await startServe([], env);
+    expect(await server.stop('SIGINT')).toBe(0);
+    server = undefined;
+  });
+});
