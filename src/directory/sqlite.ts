@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type DatabaseConstructor from 'better-sqlite3';
 import { StateError } from '../errors.js';
 import { migrations } from './migrations.js';
 import {
@@ -32,7 +32,13 @@ import {
   type WriteOptions,
 } from './store.js';
 
-type Db = Database.Database;
+// Required, not imported: better-sqlite3 is CommonJS, and loading it through ESM costs start-up time
+// (`token status` opens this store). Likewise the global crypto.randomUUID, which loads node:crypto
+// only when a resource is created.
+const require = createRequire(import.meta.url);
+const Database = require('better-sqlite3') as typeof DatabaseConstructor;
+const randomUUID = () => globalThis.crypto.randomUUID();
+type Db = DatabaseConstructor.Database;
 
 interface SecretCodeRow {
   id: number;
@@ -79,7 +85,7 @@ export function openSqliteDirectory(file: string): SqliteDirectory {
   fs.closeSync(fs.openSync(file, 'a', 0o600));
   let db: Db;
   try {
-    db = new Database(file);
+    db = new Database(file, { nativeBinding: nativeBinding() });
     db.pragma('busy_timeout = 10000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -90,6 +96,19 @@ export function openSqliteDirectory(file: string): SqliteDirectory {
     throw unreadable(file, error);
   }
   return new SqliteDirectory(db, file);
+}
+
+/**
+ * The compiled addon, located directly: better-sqlite3 otherwise searches a dozen paths with the
+ * `bindings` package on every start (measurable in `token status` start-up).
+ */
+function nativeBinding(): string | undefined {
+  try {
+    const addon = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    return fs.existsSync(addon) ? addon : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function migrate(db: Db, file: string): void {
@@ -120,7 +139,7 @@ export class SqliteDirectory implements DirectoryStore {
     readonly path: string,
   ) {}
 
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, DatabaseConstructor.Statement>();
 
   close(): void {
     this.statements.clear();
@@ -128,7 +147,7 @@ export class SqliteDirectory implements DirectoryStore {
   }
 
   /** A prepared statement, compiled once per SQL text (the SCIM hot paths reuse a handful). */
-  private sql(text: string): Database.Statement {
+  private sql(text: string): DatabaseConstructor.Statement {
     let stmt = this.statements.get(text);
     if (!stmt) {
       stmt = this.db.prepare(text);
