@@ -14,6 +14,8 @@ export interface ConfigureOptions {
   publicUrl?: string;
   consent?: boolean;
   offline?: boolean;
+  deviceCode?: boolean;
+  timeout?: string;
 }
 
 export interface ConfigureResult {
@@ -27,6 +29,7 @@ export interface ConfigureResult {
   publicUrl: string | null;
   tenantUrl: string;
   nextStep: string;
+  consent?: unknown;
 }
 
 function cloudFromFlags(options: ConfigureOptions): CloudName | undefined {
@@ -52,7 +55,17 @@ export async function run(options: ConfigureOptions, ctx: Context): Promise<Conf
 
   // Validate every flag before asking anything, so a typo fails fast.
   let importMode = options.importMode === undefined ? undefined : parseImportMode(options.importMode);
-  let tenantId = options.tenantId === undefined ? undefined : parseTenantId(options.tenantId);
+  let tenantId: string | undefined;
+  let domain: string | undefined;
+  if (options.tenantId !== undefined) {
+    const { parseTenantOrDomain } = await import('../entra/discovery.js');
+    const parsed = parseTenantOrDomain(options.tenantId);
+    tenantId = parsed.tenantId;
+    domain = parsed.domain;
+    if (domain && options.offline) {
+      throw new UsageError(`--offline cannot resolve the domain ${domain} to a tenant ID.`, { hint: 'Pass the tenant ID (a GUID) with --offline, or drop --offline.' });
+    }
+  }
   let cloud = cloudFromFlags(options);
   const clientId = options.clientId === undefined ? existing.tenant?.clientId : parseClientId(options.clientId);
   const publicUrl = options.publicUrl === undefined ? existing.provisioning?.publicUrl : parsePublicUrl(options.publicUrl);
@@ -76,8 +89,8 @@ export async function run(options: ConfigureOptions, ctx: Context): Promise<Conf
   importMode ??= 'new-only';
 
   // 2. The tenant ID.
-  if (!tenantId) tenantId = existing.tenant?.tenantId;
-  if (!tenantId) {
+  if (!tenantId && !domain) tenantId = existing.tenant?.tenantId;
+  if (!tenantId && !domain) {
     if (!prompt) throw missingValue('The tenant ID', '--tenant-id <GUID>');
     ctx.out.info(`Where to find it: ${TENANT_ID_HELP.replace(/^.*?Copy it from /, '')}`);
     tenantId = parseTenantId(
@@ -100,14 +113,27 @@ export async function run(options: ConfigureOptions, ctx: Context): Promise<Conf
   }
   cloud ??= 'global';
 
+  // 4. Tenant discovery: the tenant exists, a domain becomes its GUID, the cloud is the right one.
+  if (!options.offline) {
+    const { discoverTenant } = await import('../entra/discovery.js');
+    const found = await discoverTenant((tenantId ?? domain)!, cloud, ctx.env, {
+      signal: ctx.signal,
+      debug: (line) => ctx.out.debug(line),
+      rerun: `dirsync configure --tenant-id ${tenantId ?? domain}${profileFlag(ctx)}`,
+    });
+    tenantId = found.tenantId;
+    domain = found.domain ?? (existing.tenant?.tenantId === found.tenantId ? existing.tenant?.domain : undefined);
+  }
+
   const now = ctx.now().toISOString();
   const next: ProfileConfig = {
     ...existing,
     tenant: {
       ...existing.tenant,
-      tenantId,
+      tenantId: tenantId!,
       cloud,
       clientId,
+      domain,
       configuredAt: existing.tenant?.configuredAt ?? now,
       updatedAt: now,
     },
@@ -154,7 +180,23 @@ export async function run(options: ConfigureOptions, ctx: Context): Promise<Conf
   ctx.out.success(
     `Directory sync is configured for tenant ${tenantId} (${CLOUDS[cloud].label}), profile "${ctx.profile}".`,
   );
-  return render(ctx, result(true));
+  const done = result(true);
+  const consentModule = options.consent !== false && clientId ? await import('./consent.js') : undefined;
+  const noBrowser = consentModule && !options.deviceCode ? consentModule.browserUnavailable(ctx.env) : undefined;
+  if (consentModule && noBrowser) {
+    // The configuration is saved; consent needs a browser this machine does not have.
+    ctx.out.warn(`Skipping sign-in and consent: a browser cannot be opened here (${noBrowser}).`);
+    ctx.out.hint(`Run \`dirsync consent --device-code${profileFlag(ctx)}\` to sign in on another device.`);
+  } else if (consentModule) {
+    const consent = await consentModule.run(
+      { deviceCode: options.deviceCode, timeout: options.timeout },
+      ctx,
+      { securityChecked: true, discovered: !options.offline, quiet: true },
+    );
+    done.consent = consent;
+    done.nextStep = consent.nextStep;
+  }
+  return render(ctx, done);
 }
 
 function render(ctx: Context, result: ConfigureResult): ConfigureResult {

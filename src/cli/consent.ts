@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { NotConfiguredError, UsageError } from '../errors.js';
 import { tenantUrl } from '../config/validate.js';
 import { CLOUDS, type CloudName } from '../entra/clouds.js';
@@ -48,6 +47,10 @@ export function browserUnavailable(env: NodeJS.ProcessEnv, platform: NodeJS.Plat
 export interface ConsentInternal {
   /** configure has already run the security check (or just set the password). */
   securityChecked?: boolean;
+  /** configure has already run tenant discovery for this tenant and cloud. */
+  discovered?: boolean;
+  /** Do not print the result on stdout (configure folds it into its own one JSON document). */
+  quiet?: boolean;
 }
 
 /** `dirsync consent`: security check, sign-in and tenant-wide consent, verified, then recorded. */
@@ -73,6 +76,16 @@ export async function run(options: ConsentOptions, ctx: Context, internal: Conse
     }
   }
   if (!internal.securityChecked) await securityCheck(ctx, store);
+
+  // One unauthenticated request first: a wrong tenant or cloud is explained before any browser opens.
+  if (!internal.discovered) {
+    const { discoverTenant } = await import('../entra/discovery.js');
+    await discoverTenant(tenant.tenantId, tenant.cloud, ctx.env, {
+      signal: ctx.signal,
+      debug: (line) => ctx.out.debug(line),
+      rerun: `dirsync configure${profileFlag(ctx)}`,
+    });
+  }
 
   const { consentWithBrowser, consentWithDeviceCode } = await import('../entra/signin.js');
   const settings = {
@@ -141,7 +154,7 @@ export async function run(options: ConsentOptions, ctx: Context, internal: Conse
     `Consent granted for ${outcome.tenantDisplayName ?? outcome.tenantId}${outcome.account ? ` by ${outcome.account}` : ''}` +
       `${outcome.adminConsent ? ' (for the whole organisation)' : ''}.`,
   );
-  ctx.out.result(result, () =>
+  if (!internal.quiet) ctx.out.result(result, () =>
     ctx.out.keyValues([
       ['Tenant', `${result.tenantDisplayName ?? ''} ${result.tenantId}`.trim()],
       ['Cloud', CLOUDS[result.cloud].label],
@@ -191,7 +204,3 @@ async function openBrowser(url: string, ctx: Context): Promise<void> {
   }
 }
 
-/** Used by `unconfigure`-like cleanups: removes the profile's sign-in cache. */
-export function forgetSignIn(ctx: Context): void {
-  fs.rmSync(ctx.paths.signInCache, { force: true });
-}

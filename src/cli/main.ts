@@ -77,7 +77,16 @@ export function buildProgram(
     .option('--public-url <url>', 'the base URL where `dirsync serve` is reachable (Tenant URL = <url>/scim/v2)')
     .option('--no-consent', 'do not continue to sign-in and consent')
     .option('--offline', 'skip the online check that the tenant exists')
-    .action(act(async () => (await import('./configure.js')).run));
+    .option('--device-code', 'for the consent step: sign in on another device (SSH, no browser)')
+    .option('--timeout <duration>', 'for the consent step: how long to wait for the sign-in', '5m')
+    .action(act(async () => (await import('./configure.js')).run, { interruptGraceMs: 5_000 }));
+
+  program
+    .command('consent')
+    .description('sign in to Microsoft Entra and grant dirsync read access to users and groups for the whole organisation')
+    .option('--timeout <duration>', 'how long to wait for the browser or the device code', '5m')
+    .option('--device-code', 'sign in on another device (SSH sessions, machines without a browser)')
+    .action(act(async () => (await import('./consent.js')).run, { interruptGraceMs: 5_000 }));
 
   program
     .command('unconfigure')
@@ -112,7 +121,18 @@ export function buildProgram(
     .command('list')
     .description('name, GUID, updated by, members, updated')
     .option('--filter <text>', 'only groups whose name contains this text')
-    .action(act(async () => (await import('./groups.js')).list));
+    .addOption(
+      new Option('--source <source>', 'the local directory, or Microsoft Entra through Graph').choices(['local', 'entra']).default('local'),
+    )
+    .action((options: { source?: string; filter?: string }, command: Command) =>
+      runAction(
+        async () =>
+          options.source === 'entra' ? (await import('./groups-entra.js')).listFromEntra : (await import('./groups.js')).list,
+        options,
+        command,
+        { interruptGraceMs: 0 },
+      ),
+    );
 
   const users = program.command('users').description('the users in the directory');
   users
@@ -199,8 +219,8 @@ export async function run(argv: string[], io: RunIO): Promise<number> {
 export async function main(argv: string[]): Promise<void> {
   const code = await run(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
   process.exitCode = code;
-  // Let stdout drain, then make sure nothing (a prompt, a socket) keeps the process alive.
-  const done = () => process.exit(code);
-  if (process.stdout.writableNeedDrain) process.stdout.once('drain', done);
-  else setImmediate(done);
+  // Exit once stdout has flushed, so nothing (a prompt, a socket) keeps the process alive. An empty
+  // write's callback runs after everything written before it: a pipe can hold buffered output even
+  // when writableNeedDrain is false, and process.exit would drop it.
+  process.stdout.write('', () => process.exit(code));
 }

@@ -81,19 +81,31 @@ export class Output {
    */
   async streamRows<T>(rows: AsyncIterable<T>, columns: Column<T>[], toJson: (row: T) => unknown): Promise<number> {
     let count = 0;
+    // Rows are written in chunks of about 64 KiB: one write per row costs a system call per row.
+    const CHUNK = 65_536;
     if (this.json) {
-      await this.writeResult('[');
+      let text = '[';
       for await (const row of rows) {
-        await this.writeResult(`${count++ === 0 ? '\n  ' : ',\n  '}${JSON.stringify(toJson(row))}`);
+        text += `${count++ === 0 ? '\n  ' : ',\n  '}${JSON.stringify(toJson(row))}`;
+        if (text.length >= CHUNK) {
+          await this.writeResult(text);
+          text = '';
+        }
       }
-      await this.writeResult(count ? '\n]\n' : ']\n');
+      await this.writeResult(`${text}${count ? '\n]\n' : ']\n'}`);
       return count;
     }
     if (!this.stdout.isTTY) {
+      let text = '';
       for await (const row of rows) {
         count++;
-        await this.writeResult(`${columns.map((c) => c.value(row).replace(/[\t\n]/g, ' ')).join('\t')}\n`);
+        text += `${columns.map((c) => c.value(row).replace(/[\t\n]/g, ' ')).join('\t')}\n`;
+        if (text.length >= CHUNK) {
+          await this.writeResult(text);
+          text = '';
+        }
       }
+      if (text) await this.writeResult(text);
       return count;
     }
     const BATCH = 500;

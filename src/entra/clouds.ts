@@ -79,3 +79,17 @@ export function endpointsFor(cloud: CloudName, env: NodeJS.ProcessEnv): Endpoint
     overridden: Boolean(login || graph),
   };
 }
+
+/**
+ * The resource identifier of Microsoft Graph in each cloud: the audience of its tokens and the
+ * prefix of `.default` scopes. It stays the cloud's own even when DIRSYNC_GRAPH_ENDPOINT moves the host.
+ */
+export const GRAPH_RESOURCE: Record<CloudName, string> = {
+  global: 'https://graph.microsoft.com',
+  'usgov-high': 'https://graph.microsoft.us',
+  'usgov-dod': 'https://dod-graph.microsoft.us',
+  china: 'https://microsoftgraph.chinacloudapi.cn',
+};
+
+/** `<graph resource>/.default`: every permission the app registration is configured with. */
+export const graphDefaultScope = (cloud: CloudName) => `${GRAPH_RESOURCE[cloud]}/.default`;

@@ -14,7 +14,7 @@ const withPassword = (pw = PASSWORD) => ({ ...env, DIRSYNC_ADMIN_PASSWORD: pw })
 const cli = (args: string[], e: NodeJS.ProcessEnv = env, input?: string) => runCli(args, { env: e, input });
 
 async function configure(extra: string[] = []) {
-  const r = await cli(['configure', '--tenant-id', TENANT, '--public-url', 'https://dirsync.example.com', ...extra], withPassword());
+  const r = await cli(['configure', '--offline', '--tenant-id', TENANT, '--public-url', 'https://dirsync.example.com', ...extra], withPassword());
   expect(r.code, r.stderr).toBe(0);
   return r;
 }
@@ -64,7 +64,7 @@ describe('configure without a terminal', () => {
   });
 
   it('rejects a malformed tenant ID with its shape and where to copy it from', async () => {
-    const r = await cli(['configure', '--tenant-id', 'contoso'], withPassword());
+    const r = await cli(['configure', '--offline', '--tenant-id', 'contoso'], withPassword());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('"contoso" is not a tenant ID');
     expect(r.stderr).toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
@@ -72,7 +72,7 @@ describe('configure without a terminal', () => {
   });
 
   it('rejects a malformed client ID, public URL, import mode or cloud (exit 2)', async () => {
-    const base = ['configure', '--tenant-id', TENANT];
+    const base = ['configure', '--offline', '--tenant-id', TENANT];
     const cases: [string[], RegExp][] = [
       [['--client-id', 'my-app'], /not a client ID/],
       [['--public-url', 'not a url'], /not a URL/],
@@ -90,21 +90,21 @@ describe('configure without a terminal', () => {
   });
 
   it('needs the new admin password by stdin or environment, of at least 12 characters', async () => {
-    const none = await cli(['configure', '--tenant-id', TENANT]);
+    const none = await cli(['configure', '--offline', '--tenant-id', TENANT]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--password-stdin');
     expect(none.stderr).toContain('DIRSYNC_ADMIN_PASSWORD');
-    const short = await cli(['configure', '--tenant-id', TENANT], withPassword('too-short'));
+    const short = await cli(['configure', '--offline', '--tenant-id', TENANT], withPassword('too-short'));
     expect(short.code).toBe(2);
     expect(short.stderr).toContain('at least 12 characters');
     expect(fs.existsSync(path.join(dir, 'config.json'))).toBe(false);
-    const piped = await cli(['configure', '--tenant-id', TENANT, '--password-stdin'], env, `${PASSWORD}\n`);
+    const piped = await cli(['configure', '--offline', '--tenant-id', TENANT, '--password-stdin'], env, `${PASSWORD}\n`);
     expect(piped.code, piped.stderr).toBe(0);
   });
 
   it('stores the tenant lower-case, 0600 in a 0700 dir, and prints one JSON document', async () => {
     const r = await cli(
-      ['configure', '--tenant-id', TENANT.toUpperCase(), '--gcc-high', '--import-mode', 'sync-existing', '--json', '--no-consent', '--offline'],
+      ['configure', '--offline', '--tenant-id', TENANT.toUpperCase(), '--gcc-high', '--import-mode', 'sync-existing', '--json', '--no-consent', '--offline'],
       withPassword(),
     );
     expect(r.code, r.stderr).toBe(0);
@@ -129,14 +129,14 @@ describe('configure without a terminal', () => {
   });
 
   it('defaults to new-only (the portal\'s "No") and the global cloud', async () => {
-    const r = await cli(['configure', '--tenant-id', TENANT, '--json'], withPassword());
+    const r = await cli(['configure', '--offline', '--tenant-id', TENANT, '--json'], withPassword());
     expect(r.json()).toMatchObject({ importMode: 'new-only', cloud: 'global' });
   });
 
   it('keeps profiles apart', async () => {
     await configure();
     const other = '11111111-2222-3333-4444-555555555555';
-    const r = await cli(['configure', '--profile', 'Fabrikam', '--tenant-id', other, '--json'], withPassword());
+    const r = await cli(['configure', '--offline', '--profile', 'Fabrikam', '--tenant-id', other, '--json'], withPassword());
     expect(r.code, r.stderr).toBe(0);
     expect(r.json().profile).toBe('fabrikam');
     expect((await cli(['status', '--json'])).json().tenantId).toBe(TENANT);
@@ -148,7 +148,7 @@ describe('configure without a terminal', () => {
 describe('re-running configure', () => {
   it('changes nothing without a password when nothing differs', async () => {
     await configure();
-    const r = await cli(['configure', '--tenant-id', TENANT, '--json']);
+    const r = await cli(['configure', '--offline', '--tenant-id', TENANT, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toMatchObject({ changed: false, changes: [] });
     expect(r.stderr).toContain('nothing changed');
@@ -157,14 +157,14 @@ describe('re-running configure', () => {
   it('shows what will change and needs the security check', async () => {
     await configure();
     const other = '11111111-2222-3333-4444-555555555555';
-    const noPw = await cli(['configure', '--tenant-id', other]);
+    const noPw = await cli(['configure', '--offline', '--tenant-id', other]);
     expect(noPw.code).toBe(2);
     expect(noPw.stderr).toContain(`tenant ID: ${TENANT} → ${other}`);
-    const wrong = await cli(['configure', '--tenant-id', other], withPassword('wrong password!!'));
+    const wrong = await cli(['configure', '--offline', '--tenant-id', other], withPassword('wrong password!!'));
     expect(wrong.code).toBe(5);
     expect(wrong.stderr).toContain('Wrong admin password. 4 attempts left');
     expect((await cli(['status', '--json'])).json().tenantId).toBe(TENANT);
-    const ok = await cli(['configure', '--tenant-id', other, '--import-mode', 'sync-existing', '--json'], withPassword());
+    const ok = await cli(['configure', '--offline', '--tenant-id', other, '--import-mode', 'sync-existing', '--json'], withPassword());
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.json().changes).toEqual([
       { field: 'tenant ID', from: TENANT, to: other },
@@ -368,7 +368,7 @@ describe('unconfigure', () => {
     expect((await cli(['token', 'status'])).code).toBe(0);
     expect((await cli(['unconfigure', '--yes'], withPassword())).code).toBe(3);
     // Configuring again needs the same admin password.
-    const again = await cli(['configure', '--tenant-id', TENANT], withPassword('a different password'));
+    const again = await cli(['configure', '--offline', '--tenant-id', TENANT], withPassword('a different password'));
     expect(again.code).toBe(5);
   });
 });
@@ -440,7 +440,7 @@ describe('state that cannot be read', () => {
     await configure();
     const file = path.join(dir, 'config.json');
     fs.writeFileSync(file, '{"schemaVersion": 1, "profiles": {', { mode: 0o600 });
-    for (const args of [['status'], ['token', 'renew'], ['configure', '--tenant-id', TENANT]]) {
+    for (const args of [['status'], ['token', 'renew'], ['configure', '--offline', '--tenant-id', TENANT]]) {
       const r = await cli(args, withPassword());
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toContain(file);
@@ -464,7 +464,7 @@ describe('state that cannot be read', () => {
     const profiles = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
     const results = await Promise.all(
       profiles.map((p, i) =>
-        cli(['configure', '--profile', p, '--tenant-id', `00000000-0000-0000-0000-00000000000${i}`, '--no-consent'], withPassword()),
+        cli(['configure', '--offline', '--profile', p, '--tenant-id', `00000000-0000-0000-0000-00000000000${i}`, '--no-consent'], withPassword()),
       ),
     );
     results.forEach((r) => expect(r.code, r.stderr).toBe(0));

@@ -22,7 +22,7 @@ async function answer(s: PtySession, prompt: string | RegExp, keys: string): Pro
 describe('configure at a terminal', () => {
   it('asks the reference procedure\'s questions in order, validates as you type, and never echoes the password', async () => {
     const dir = tempConfigDir();
-    session = new PtySession(['configure'], baseEnv(dir, { TERM: 'xterm-256color' }));
+    session = new PtySession(['configure', '--offline'], baseEnv(dir, { TERM: 'xterm-256color' }));
     const s = session;
     // 1. The import question first; "No" (new users and groups only) is the default.
     await answer(s, 'sync existing users and groups', KEY.down + KEY.enter);
@@ -60,7 +60,7 @@ describe('configure at a terminal', () => {
 
   it('Ctrl-C at a prompt exits 130 and writes nothing', async () => {
     const dir = tempConfigDir();
-    session = new PtySession(['configure'], baseEnv(dir, { TERM: 'xterm-256color' }));
+    session = new PtySession(['configure', '--offline'], baseEnv(dir, { TERM: 'xterm-256color' }));
     await answer(session, 'sync existing users and groups', KEY.ctrlC);
     expect(await session.exitCode).toBe(130);
     expect(fs.existsSync(path.join(dir, 'config.json'))).toBe(false);
@@ -68,7 +68,7 @@ describe('configure at a terminal', () => {
 
   it('asks for the security check password on a configured profile, masked', async () => {
     const dir = tempConfigDir();
-    const setup = await runCli(['configure', '--tenant-id', TENANT], { env: baseEnv(dir, { DIRSYNC_ADMIN_PASSWORD: PASSWORD }) });
+    const setup = await runCli(['configure', '--offline', '--tenant-id', TENANT], { env: baseEnv(dir, { DIRSYNC_ADMIN_PASSWORD: PASSWORD }) });
     expect(setup.code, setup.stderr).toBe(0);
     session = new PtySession(['token', 'renew'], baseEnv(dir, { TERM: 'xterm-256color' }));
     await answer(session, 'Security check — admin password', PASSWORD + KEY.enter);
