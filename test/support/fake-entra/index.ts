@@ -20,6 +20,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTestCa, type TestCa } from "./ca.js";
+import { rememberSecret } from "../cli.js";
 import {
   CLOUD_INFO,
   defaultApps,
@@ -1334,6 +1335,12 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
     },
     groupAt,
     async close() {
+      // Every secret this fake handed out goes on the list that test/leak checks the suite's output
+      // against: authorization codes, access and refresh tokens, device codes, client secrets.
+      for (const secret of [...authCodes.keys(), ...accessTokens.keys(), ...refreshTokens.keys(), ...deviceCodes.keys()]) {
+        rememberSecret(secret);
+      }
+      for (const app of apps.values()) for (const s of app.secrets) rememberSecret(s.value);
       await Promise.all(
         servers.map(
           (s) =>
