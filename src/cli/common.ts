@@ -2,7 +2,9 @@ import { NotConfiguredError, SecurityCheckError, UsageError } from '../errors.js
 import { ConfigStore, type ProfileConfig, type TenantConfig } from '../config/store.js';
 import { formatDay } from '../util/dates.js';
 import { missingValue, type Context } from './context.js';
+import fs from 'node:fs';
 import type { SqliteDirectory } from '../directory/sqlite.js';
+import type { Column } from './output.js';
 
 export const configStore = (ctx: Context) => new ConfigStore(ctx.paths.configFile);
 
@@ -33,6 +35,25 @@ export async function openDirectory(ctx: Context): Promise<SqliteDirectory> {
   const { openSqliteDirectory } = await import('../directory/sqlite.js');
   ctx.out.debug(`directory store: ${ctx.paths.directoryDb}`);
   return openSqliteDirectory(ctx.paths.directoryDb);
+}
+
+/**
+ * Streams rows read from this profile's directory through `ctx.out.streamRows`; a profile with no
+ * directory yet streams nothing (and creates no database). Returns how many rows were written.
+ */
+export async function streamFromDirectory<T>(
+  ctx: Context,
+  rows: (directory: SqliteDirectory) => AsyncIterable<T>,
+  columns: Column<T>[],
+  toJson: (row: T) => unknown,
+): Promise<number> {
+  if (!fs.existsSync(ctx.paths.directoryDb)) return ctx.out.streamRows((async function* () {})(), columns, toJson);
+  const directory = await openDirectory(ctx);
+  try {
+    return await ctx.out.streamRows(rows(directory), columns, toJson);
+  } finally {
+    directory.close();
+  }
 }
 
 const PASSWORD_SOURCES =

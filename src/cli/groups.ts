@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { GroupSummary } from '../directory/store.js';
 import { formatDay } from '../util/dates.js';
-import { openDirectory, profileFlag } from './common.js';
+import { profileFlag, streamFromDirectory } from './common.js';
 import type { Context } from './context.js';
 
 export interface ListOptions {
@@ -20,31 +19,22 @@ export const groupJson = (g: GroupSummary) => ({
 /** `dirsync groups list`: the groups in the local directory, streamed. */
 export async function list(options: ListOptions, ctx: Context): Promise<ExitCodeValue> {
   const s = ctx.out.resultStyle;
-  let count = 0;
-  if (fs.existsSync(ctx.paths.directoryDb)) {
-    const directory = await openDirectory(ctx);
-    try {
-      count = await ctx.out.streamRows(
-        directory.listGroups({ filter: options.filter }),
-        [
-          { header: 'NAME', value: (g) => g.name },
-          { header: 'GUID', value: (g) => g.externalId ?? g.id },
-          {
-            header: 'UPDATED BY',
-            value: (g) => g.updatedBy,
-            paint: (g, cell) => (g.updatedBy === 'Microsoft Entra ID' ? s.cyan(cell) : cell),
-          },
-          { header: 'MEMBERS', value: (g) => String(g.members) },
-          { header: 'UPDATED', value: (g) => formatDay(new Date(g.updatedAt)) },
-        ],
-        groupJson,
-      );
-    } finally {
-      directory.close();
-    }
-  } else {
-    count = await ctx.out.streamRows((async function* () {})(), [], () => null);
-  }
+  const count = await streamFromDirectory(
+    ctx,
+    (directory) => directory.listGroups({ filter: options.filter }),
+    [
+      { header: 'NAME', value: (g) => g.name },
+      { header: 'GUID', value: (g) => g.externalId ?? g.id },
+      {
+        header: 'UPDATED BY',
+        value: (g) => g.updatedBy,
+        paint: (g, cell) => (g.updatedBy === 'Microsoft Entra ID' ? s.cyan(cell) : cell),
+      },
+      { header: 'MEMBERS', value: (g) => String(g.members) },
+      { header: 'UPDATED', value: (g) => formatDay(new Date(g.updatedAt)) },
+    ],
+    groupJson,
+  );
   if (count === 0) {
     ctx.out.info(options.filter ? `No group name contains "${options.filter}".` : 'No groups yet.');
     if (!options.filter) {

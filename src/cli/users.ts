@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { UserSummary } from '../directory/store.js';
 import { formatDay } from '../util/dates.js';
-import { openDirectory, profileFlag } from './common.js';
+import { profileFlag, streamFromDirectory } from './common.js';
 import type { Context } from './context.js';
 
 export interface ListOptions {
@@ -21,36 +20,27 @@ export const userJson = (u: UserSummary) => ({
 /** `dirsync users list`: the users in the local directory, streamed (flat memory on 100k rows). */
 export async function list(options: ListOptions, ctx: Context): Promise<ExitCodeValue> {
   const s = ctx.out.resultStyle;
-  let count = 0;
-  if (fs.existsSync(ctx.paths.directoryDb)) {
-    const directory = await openDirectory(ctx);
-    try {
-      count = await ctx.out.streamRows(
-        directory.listUsers({ filter: options.filter }),
-        [
-          { header: 'USER NAME', value: (u) => u.userName },
-          { header: 'DISPLAY NAME', value: (u) => u.displayName ?? '' },
-          { header: 'GUID', value: (u) => u.externalId ?? u.id },
-          {
-            header: 'STATUS',
-            value: (u) => (u.active ? 'active' : 'inactive'),
-            paint: (u, cell) => (u.active ? cell : s.dim(cell)),
-          },
-          {
-            header: 'UPDATED BY',
-            value: (u) => u.updatedBy,
-            paint: (u, cell) => (u.updatedBy === 'Microsoft Entra ID' ? s.cyan(cell) : cell),
-          },
-          { header: 'UPDATED', value: (u) => formatDay(new Date(u.updatedAt)) },
-        ],
-        userJson,
-      );
-    } finally {
-      directory.close();
-    }
-  } else {
-    count = await ctx.out.streamRows((async function* () {})(), [], () => null);
-  }
+  const count = await streamFromDirectory(
+    ctx,
+    (directory) => directory.listUsers({ filter: options.filter }),
+    [
+      { header: 'USER NAME', value: (u) => u.userName },
+      { header: 'DISPLAY NAME', value: (u) => u.displayName ?? '' },
+      { header: 'GUID', value: (u) => u.externalId ?? u.id },
+      {
+        header: 'STATUS',
+        value: (u) => (u.active ? 'active' : 'inactive'),
+        paint: (u, cell) => (u.active ? cell : s.dim(cell)),
+      },
+      {
+        header: 'UPDATED BY',
+        value: (u) => u.updatedBy,
+        paint: (u, cell) => (u.updatedBy === 'Microsoft Entra ID' ? s.cyan(cell) : cell),
+      },
+      { header: 'UPDATED', value: (u) => formatDay(new Date(u.updatedAt)) },
+    ],
+    userJson,
+  );
   if (count === 0) {
     ctx.out.info(options.filter ? `No user name contains "${options.filter}".` : 'No users yet.');
     if (!options.filter) {
