@@ -435,6 +435,41 @@ describe('groups list', () => {
   });
 });
 
+describe('--debug', () => {
+  it('shows files and decisions for support engineers, never the password or the Secret Code', async () => {
+    const c = await cli(['configure', '--offline', '--tenant-id', TENANT, '--debug'], withPassword());
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toContain('[debug');
+    expect(c.stderr).toContain(path.join(dir, 'config.json'));
+    const r = await cli(['token', 'renew', '--json', '--debug'], withPassword());
+    expect(r.code, r.stderr).toBe(0);
+    const code = r.json().secretCode;
+    rememberSecret(code);
+    expect(r.stderr).toContain('security check: passed');
+    expect(r.stderr).toContain(path.join(dir, 'directory.db'));
+    expect(r.stderr).not.toContain(code);
+    expect(r.stderr).not.toContain(PASSWORD);
+    const wrong = await cli(['token', 'revoke', '--yes', '--debug'], withPassword('a wrong password'));
+    expect(wrong.code).toBe(5);
+    expect(wrong.stderr).not.toContain('a wrong password');
+  });
+
+  it('puts the stack of an unexpected error behind --debug only', async () => {
+    await configure();
+    // A directory in place of the database file: an unexpected failure, not one of ours.
+    for (const f of fs.readdirSync(dir)) if (f.startsWith('directory.db')) fs.rmSync(path.join(dir, f));
+    fs.mkdirSync(path.join(dir, 'directory.db'));
+    const plain = await cli(['token', 'status']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('EISDIR');
+    expect(plain.stderr).toContain('--debug');
+    expect(plain.stderr).not.toMatch(/\n\s+at /);
+    const debug = await cli(['token', 'status', '--debug']);
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/\n.*\s+at .*sqlite/);
+  });
+});
+
 describe('state that cannot be read', () => {
   it('a corrupt config is never reset: exit 1 names the file and how to recover', async () => {
     await configure();
