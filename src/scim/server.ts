@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ConflictError, type DirectoryStore, type ImportMode, type Page } from '../directory/store.js';
-import { verifySecretCode } from '../secrets/code.js';
+import { hashSecretCode, isRecordValid, verifySecretCode } from '../secrets/code.js';
 import { errorBody, invalidSyntax, invalidValue, notFound, ScimError } from './errors.js';
 import { groupConditions, userConditions } from './filter.js';
 import { applyUserPatch, groupChangeFromPatch, groupFromResource, parsePatchRequest, userFromResource } from './patch.js';
@@ -167,11 +167,31 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       ? `${options.publicUrl.replace(/\/+$/, '')}${SCIM_PREFIX}`
       : `${scheme}://${req.headers.host ?? `${options.host}:${options.port}`}${SCIM_PREFIX}`;
 
+  // The hashes of bearer codes that were valid once, so that Entra's requests (always the same
+  // code) skip the shape check and the SHA-256. The code's record is still looked up in the store
+  // on every request, so a renewal, revocation or expiry applies at once. A handful at most.
+  const knownHashes = new Map<string, string>();
+
+  async function verify(presented: string | undefined, at: Date) {
+    const hash = presented === undefined ? undefined : knownHashes.get(presented);
+    if (hash !== undefined) {
+      const record = await store.findSecretCodeByHash(hash);
+      if (record) return isRecordValid(record, at);
+      knownHashes.delete(presented!);
+    }
+    const result = await verifySecretCode(store, presented, at);
+    if (result.valid && presented !== undefined) {
+      if (knownHashes.size >= 8) knownHashes.clear();
+      knownHashes.set(presented, hashSecretCode(presented));
+    }
+    return result;
+  }
+
   async function authenticate(req: http.IncomingMessage, notes: string[]): Promise<void> {
     const header = req.headers.authorization;
     const match = header ? /^\s*bearer\s+(\S+)\s*$/i.exec(header) : null;
     const at = now();
-    const result = await verifySecretCode(store, match?.[1], at);
+    const result = await verify(match?.[1], at);
     if (!result.valid) {
       const reason = header && !match ? 'malformed' : result.reason;
       notes.push(`auth=${reason}`);

@@ -1,215 +1,521 @@
 #!/usr/bin/env node
 /**
- * SCIM benchmark: an Entra-shaped load against the dirsync SCIM server (built dist/, run `npx tsc -p .`
- * first) and, in the same run, a bare node:http server answering 200 to the same requests.
- * Load: USERS user creates, GROUPS group creates, one group of BIG members built by member-add
- * PATCHes (BATCH members each), with a filter GET (userName eq / displayName eq) after every
- * FILTER_EVERY writes. Prints requests/s for both, their ratio, p50/p99 latency and peak memory.
+ * SCIM benchmark (issue 4): an Entra-shaped provisioning load against the real `dirsync serve`
+ * (bin/dirsync.js in a child process, built dist/ — run `npx tsc -p .` first) and, in the same run
+ * and under the identical load generator, a bare node:http server that answers 200 to the same
+ * requests. Prints requests/s for both, their ratio, p50/p99 latency and peak memory (VmHWM).
  *
- *   node test/bench/scim.mjs                     # 100k users, 5k groups, 50k-member group
- *   BENCH_USERS=10000 BENCH_GROUPS=500 BENCH_BIG=5000 node test/bench/scim.mjs
- * Targets: >= 50% of the bare server's requests/s; p99 < 50 ms.
+ *   node test/bench/scim.mjs                 # full: 100k users, 5k groups, one 50k-member group
+ *   node test/bench/scim.mjs --quick         # 10k users, 500 groups, 5k-member group
+ *   node test/bench/scim.mjs --users 20000 --groups 1000 --big 10000 --batch 1 --concurrency 8
+ *   node test/bench/scim.mjs --cpu-prof /tmp/prof   # also write a .cpuprofile of the serve child
+ *   node test/bench/scim.mjs --client http   # generate the load with node:http instead of the raw client
+ * Every option also reads BENCH_<NAME> from the environment (BENCH_USERS=10000 …).
+ *
+ * The load, per server (Entra's initial cycle):
+ *   1. users:   for each user, a filter GET `userName eq "…"` (Entra's matching query, no hit), then
+ *               POST /Users;
+ *   2. groups:  for each group, a filter GET `displayName eq "…"` with excludedAttributes=members,
+ *               then POST /Groups;
+ *   3. members: one group gets --big members through PATCH `Add members` requests of --batch
+ *               members each (aadOptscim062020 shape), with a filter GET that finds an existing user
+ *               or group (`excludedAttributes=members`) interleaved after every --filter-every PATCHes.
+ * --concurrency workers, each with its own keep-alive connection, pull the next task in order.
+ * Targets: dirsync >= 50% of the bare server's requests/s; p99 < 50 ms.
+ *
+ * Linux only (peak memory is read from /proc/<pid>/status). Only 127.0.0.1 traffic. The whole run
+ * is bounded by --timeout (seconds, default 900): past it, the servers are killed and it exits 1.
  */
-import { fork } from 'node:child_process';
-import http from 'node:http';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const env = (name, fallback) => Number(process.env[name] ?? fallback);
-const USERS = env('BENCH_USERS', 100_000);
-const GROUPS = env('BENCH_GROUPS', 5_000);
-const BIG = Math.min(env('BENCH_BIG', 50_000), USERS);
-const BATCH = env('BENCH_BATCH', 1);
-const FILTER_EVERY = env('BENCH_FILTER_EVERY', 4);
-const CONCURRENCY = env('BENCH_CONCURRENCY', 32);
+const self = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(self), '../..');
+const BIN = path.join(root, 'bin', 'dirsync.js');
 
-// --- the server processes -------------------------------------------------------------------------
+// --- the bare server (a child process of its own, like dirsync serve) -----------------------------
 
-const CHILD = process.argv[2];
-if (CHILD === 'child-scim' || CHILD === 'child-bare') {
-  let server;
-  if (CHILD === 'child-scim') {
-    const { openSqliteDirectory } = await import(path.join(root, 'dist/directory/sqlite.js'));
-    const { startScimServer } = await import(path.join(root, 'dist/scim/server.js'));
-    const { generateSecretCode, hashSecretCode, fingerprintSecretCode } = await import(path.join(root, 'dist/secrets/code.js'));
-    const store = openSqliteDirectory(process.env.BENCH_DB);
-    const code = generateSecretCode();
-    const now = new Date();
-    await store.renewSecretCode({
-      now,
-      graceMs: 0,
-      generate: () => ({ hash: hashSecretCode(code), fingerprint: fingerprintSecretCode(code), createdAt: now, expiresAt: new Date(now.getTime() + 180 * 86_400_000) }),
+function bareServer() {
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      const body = `{"id":"${++n}"}`;
+      res.writeHead(200, { 'Content-Type': 'application/scim+json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
     });
-    server = await startScimServer({ store, importMode: 'new-only', host: '127.0.0.1', port: 0, log: () => {} });
-    process.send({ url: server.tenantUrl, code });
-    process.on('message', async (m) => {
-      if (m === 'stop') {
-        await server.close();
-        store.close();
-        process.send({ maxRssKiB: process.resourceUsage().maxRSS });
-        process.exit(0);
-      }
-    });
-  } else {
-    let n = 0;
-    const bare = http.createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.stringify({ id: String(++n), schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'] });
-        res.writeHead(req.method === 'POST' ? 201 : req.method === 'PATCH' && req.url.includes('/Groups/') ? 204 : 200, {
-          'Content-Type': 'application/scim+json',
-          'Content-Length': req.method === 'PATCH' && req.url.includes('/Groups/') ? 0 : Buffer.byteLength(body),
-        });
-        res.end(req.method === 'PATCH' && req.url.includes('/Groups/') ? undefined : body);
-      });
-    });
-    bare.keepAliveTimeout = 65_000;
-    await new Promise((r) => bare.listen(0, '127.0.0.1', r));
-    process.send({ url: `http://127.0.0.1:${bare.address().port}/scim/v2`, code: 'none' });
-    process.on('message', (m) => {
-      if (m === 'stop') {
-        process.send({ maxRssKiB: process.resourceUsage().maxRSS });
-        process.exit(0);
-      }
-    });
-  }
-  // If the benchmark itself dies, do not linger.
-  process.on('disconnect', () => process.exit(0));
-}
-
-// --- the load --------------------------------------------------------------------------------------
-
-function request(agent, base, code, method, p, body) {
-  const url = new URL(base + p);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  const headers = { Authorization: `Bearer ${code}`, Accept: 'application/scim+json' };
-  if (payload) {
-    headers['Content-Type'] = 'application/scim+json';
-    headers['Content-Length'] = Buffer.byteLength(payload);
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    if (payload) req.write(payload);
-    req.end();
   });
+  server.keepAliveTimeout = 65_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  process.on('SIGTERM', () => server.closeAllConnections());
 }
 
-const user = (i) => ({
-  schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
-  externalId: `ext-${i}`,
-  userName: `user${i}@bench.contoso.com`,
-  active: true,
-  displayName: `User ${i}`,
-  emails: [{ primary: true, type: 'work', value: `user${i}@mail.bench.contoso.com` }],
-  name: { formatted: `Given${i} Family${i}`, familyName: `Family${i}`, givenName: `Given${i}` },
-  roles: [],
-});
 
-async function runLoad(label, base, code) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies = [];
+// --- options ---------------------------------------------------------------------------------------
+
+function options() {
+  const argv = process.argv.slice(2);
+  const flags = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const [name, inline] = a.slice(2).split('=', 2);
+    if (name === 'quick' || name === 'help') flags.set(name, 'true');
+    else flags.set(name, inline ?? argv[++i]);
+  }
+  if (flags.has('help')) {
+    console.log(fs.readFileSync(self, 'utf8').split('*/')[0]);
+    process.exit(0);
+  }
+  const quick = flags.has('quick') || process.env.BENCH_QUICK === '1';
+  const get = (name, full, small) => {
+    const raw = flags.get(name) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (raw === undefined) return quick ? small : full;
+    return raw;
+  };
+  const num = (name, full, small) => {
+    const v = Number(get(name, full, small));
+    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number`);
+    return Math.trunc(v);
+  };
+  const users = num('users', 100_000, 10_000);
+  return {
+    users,
+    groups: Math.max(1, num('groups', 5_000, 500)),
+    big: Math.min(num('big', 50_000, 5_000), users),
+    batch: Math.max(1, num('batch', 10, 10)),
+    filterEvery: Math.max(1, num('filter-every', 4, 4)),
+    concurrency: Math.max(1, num('concurrency', 8, 8)),
+    timeout: num('timeout', 900, 300),
+    cpuProf: get('cpu-prof', undefined, undefined),
+    only: get('only', undefined, undefined), // 'bare' | 'dirsync'
+    client: get('client', 'raw', 'raw'), // 'raw' (a minimal keep-alive client) | 'http' (node:http with an Agent)
+  };
+}
+
+// --- a small keep-alive HTTP/1.1 client -------------------------------------------------------------
+// Much cheaper per request than http.request, so that the generator (on the same 2 cores) takes less
+// from the server under test. Enough HTTP for these two servers: Content-Length bodies, or none.
+
+class Connection {
+  constructor(port) {
+    this.port = port;
+    this.socket = undefined;
+    this.pending = undefined;
+    this.buffer = Buffer.alloc(0);
+  }
+
+  connect() {
+    const socket = net.connect(this.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    const fail = (error) => {
+      if (this.socket === socket) this.socket = undefined;
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(error ?? new Error('connection closed'));
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail());
+    this.socket = socket;
+    this.buffer = Buffer.alloc(0);
+  }
+
+  request(method, path, headers, body) {
+    if (!this.socket) this.connect();
+    let head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\n${headers}`;
+    if (body !== undefined) head += `Content-Type: application/scim+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+    head += '\r\n';
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject, method };
+      this.socket.write(body === undefined ? head : head + body);
+    });
+  }
+
+  onData(chunk) {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const p = this.pending;
+    if (!p) return;
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buffer.toString('latin1', 0, end);
+    const status = Number(head.slice(9, 12));
+    const lengthMatch = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (!lengthMatch && /\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      p.reject(new Error('chunked responses are not supported by the bench client'));
+      this.pending = undefined;
+      return;
+    }
+    const length = lengthMatch ? Number(lengthMatch[1]) : 0;
+    if (this.buffer.length < end + 4 + length) return;
+    const text = this.buffer.toString('utf8', end + 4, end + 4 + length);
+    this.buffer = this.buffer.subarray(end + 4 + length);
+    this.pending = undefined;
+    if (/\r\nconnection:\s*close/i.test(head)) {
+      this.socket?.destroy();
+      this.socket = undefined;
+    }
+    p.resolve({ status, text });
+  }
+
+  close() {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+}
+
+/** The same interface over node:http (one keep-alive socket per worker), for comparison: --client http. */
+class HttpConnection {
+  constructor(port) {
+    this.port = port;
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  request(method, path, headers, body) {
+    const h = {};
+    for (const line of headers.split('\r\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) h[line.slice(0, i)] = line.slice(i + 1).trim();
+    }
+    if (body !== undefined) {
+      h['Content-Type'] = 'application/scim+json';
+      h['Content-Length'] = Buffer.byteLength(body);
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: this.port, method, path, headers: h, agent: this.agent }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close() {
+    this.agent.destroy();
+  }
+}
+
+// --- the load ---------------------------------------------------------------------------------------
+
+const user = (i) =>
+  JSON.stringify({
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+    externalId: `0a1b2c3d-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    userName: `user${i}@bench.contoso.com`,
+    active: true,
+    displayName: `User ${i}`,
+    emails: [{ primary: true, type: 'work', value: `user${i}@mail.bench.contoso.com` }],
+    name: { formatted: `Given${i} Family${i}`, familyName: `Family${i}`, givenName: `Given${i}` },
+    title: 'Engineer',
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: `Dept ${i % 50}`, employeeNumber: String(i) },
+    roles: [],
+  });
+
+const group = (i) =>
+  JSON.stringify({
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group', 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
+    externalId: `9f8e7d6c-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    displayName: `Group ${i}`,
+    meta: { resourceType: 'Group' },
+  });
+
+const FLAG = 'aadOptscim062020';
+const filterPath = (resource, filter, extra = '') => `/scim/v2/${resource}?${FLAG}&${extra}filter=${encodeURIComponent(filter)}`;
+const idOf = (text) => /"id"\s*:\s*"([^"]+)"/.exec(text)?.[1];
+
+async function runLoad(label, port, code, o) {
+  const auth = `Authorization: Bearer ${code}\r\nAccept: application/scim+json\r\n`;
+  const kinds = new Map(); // kind → latencies
+  const patchLatencies = []; // in order, to compare an early PATCH with a late one (group size grows)
+  let requests = 0;
   let failures = 0;
-  let writes = 0;
-  const ids = [];
-  const timed = async (method, p, body, ok) => {
+  const failed = [];
+  const userIds = new Array(o.users);
+  const groupIds = new Array(o.groups);
+
+  const timed = async (conn, kind, method, p, body, expected) => {
     const t = performance.now();
-    const res = await request(agent, base, code, method, p, body);
-    latencies.push(performance.now() - t);
-    if (!ok.includes(res.status)) {
-      if (failures++ < 5) console.error(`${label}: ${method} ${p} → ${res.status} ${res.text.slice(0, 200)}`);
+    const res = await conn.request(method, p, auth, body);
+    const ms = performance.now() - t;
+    requests++;
+    let list = kinds.get(kind);
+    if (!list) kinds.set(kind, (list = []));
+    list.push(ms);
+    if (kind === 'PATCH members') patchLatencies.push(ms);
+    if (!expected.includes(res.status)) {
+      failures++;
+      if (failed.length < 5) failed.push(`${method} ${p.slice(0, 80)} → ${res.status} ${res.text.slice(0, 160)}`);
     }
     return res;
   };
-  const filterAfterWrite = async (i) => {
-    if (++writes % FILTER_EVERY !== 0) return;
-    const q = i % 2 ? `userName eq "user${i % USERS}@bench.contoso.com"` : `displayName eq "Group ${i % GROUPS}"`;
-    await timed('GET', `/${i % 2 ? 'Users' : 'Groups?excludedAttributes=members&'}${i % 2 ? '?' : ''}filter=${encodeURIComponent(q)}`, undefined, [200]);
-  };
-  // A pool of CONCURRENCY workers pulling tasks in order.
+
   const pool = async (count, task) => {
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) await task(next++);
-    }));
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async () => {
+        const conn = o.client === 'http' ? new HttpConnection(port) : new Connection(port);
+        try {
+          while (next < count) await task(conn, next++);
+        } finally {
+          conn.close();
+        }
+      }),
+    );
   };
+
   const started = performance.now();
-  await pool(USERS, async (i) => {
-    const res = await timed('POST', '/Users', user(i), [201]);
-    try {
-      ids[i] = JSON.parse(res.text).id;
-    } catch {}
-    await filterAfterWrite(i);
+  const phases = {};
+  let t = performance.now();
+  await pool(o.users, async (conn, i) => {
+    await timed(conn, 'GET filter (miss)', 'GET', filterPath('Users', `userName eq "user${i}@bench.contoso.com"`), undefined, [200]);
+    const res = await timed(conn, 'POST /Users', 'POST', `/scim/v2/Users?${FLAG}`, user(i), [200, 201]);
+    userIds[i] = idOf(res.text);
   });
-  const groupIds = [];
-  await pool(GROUPS, async (i) => {
-    const res = await timed('POST', '/Groups', {
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group', 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
-      externalId: `gext-${i}`,
-      displayName: `Group ${i}`,
-      meta: { resourceType: 'Group' },
-    }, [201]);
-    try {
-      groupIds[i] = JSON.parse(res.text).id;
-    } catch {}
-    await filterAfterWrite(i);
+  phases.users = performance.now() - t;
+  t = performance.now();
+  await pool(o.groups, async (conn, i) => {
+    await timed(conn, 'GET filter (miss)', 'GET', filterPath('Groups', `displayName eq "Group ${i}"`, 'excludedAttributes=members&'), undefined, [200]);
+    const res = await timed(conn, 'POST /Groups', 'POST', `/scim/v2/Groups?${FLAG}`, group(i), [200, 201]);
+    groupIds[i] = idOf(res.text);
   });
-  const big = groupIds[0] ?? '0';
-  await pool(Math.ceil(BIG / BATCH), async (b) => {
-    const members = ids.slice(b * BATCH, Math.min(BIG, (b + 1) * BATCH)).map((value) => ({ value: value ?? String(b) }));
-    await timed('PATCH', `/Groups/${big}`, {
+  phases.groups = performance.now() - t;
+  t = performance.now();
+  const big = groupIds[0] ?? 'missing';
+  let patches = 0;
+  await pool(Math.ceil(o.big / o.batch), async (conn, b) => {
+    const members = [];
+    for (let i = b * o.batch; i < Math.min(o.big, (b + 1) * o.batch); i++) members.push({ value: userIds[i] ?? `missing-${i}` });
+    const body = JSON.stringify({
       schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
       Operations: [{ op: 'Add', path: 'members', value: members }],
-    }, [204]);
-    await filterAfterWrite(b);
+    });
+    await timed(conn, 'PATCH members', 'PATCH', `/scim/v2/Groups/${big}?${FLAG}`, body, [200, 204]);
+    if (++patches % o.filterEvery === 0) {
+      const n = (b * 7919) % o.users;
+      if (b % 2) {
+        await timed(conn, 'GET filter (hit)', 'GET', filterPath('Users', `userName eq "user${n}@bench.contoso.com"`), undefined, [200]);
+      } else {
+        const g = (b * 31) % o.groups;
+        await timed(conn, 'GET filter (hit)', 'GET', filterPath('Groups', `displayName eq "Group ${g}"`, 'excludedAttributes=members&'), undefined, [200]);
+      }
+    }
   });
+  phases.members = performance.now() - t;
   const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { label, requests: latencies.length, seconds, rps: latencies.length / seconds, p50: pct(50), p99: pct(99), failures };
+
+  const all = [];
+  for (const list of kinds.values()) all.push(...list);
+  const byKind = {};
+  for (const [kind, list] of kinds) byKind[kind] = summary(list);
+  const tenth = Math.max(1, Math.floor(patchLatencies.length / 10));
+  return {
+    label,
+    requests,
+    seconds,
+    rps: requests / seconds,
+    ...summary(all),
+    byKind,
+    patchFirstTenthP50: summary(patchLatencies.slice(0, tenth)).p50,
+    patchLastTenthP50: summary(patchLatencies.slice(-tenth)).p50,
+    phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v / 1000])),
+    failures,
+    failed,
+    bigGroupId: big,
+    userIds,
+  };
 }
 
-async function withChild(kind, dbFile, fn) {
-  const child = fork(fileURLToPath(import.meta.url), [kind], { env: { ...process.env, BENCH_DB: dbFile }, stdio: 'inherit' });
-  const ready = await new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (c) => reject(new Error(`${kind} exited ${c}`)));
-  });
-  const result = await fn(ready);
-  child.send('stop');
-  const { maxRssKiB } = await new Promise((resolve) => child.once('message', resolve));
-  return { ...result, peakRssMiB: maxRssKiB / 1024 };
+function summary(list) {
+  if (!list.length) return { count: 0, p50: NaN, p99: NaN, max: NaN };
+  const sorted = Float64Array.from(list).sort();
+  const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return { count: sorted.length, p50: pct(50), p99: pct(99), max: sorted[sorted.length - 1] };
 }
+
+// --- processes ---------------------------------------------------------------------------------------
+
+const children = new Set();
+
+function run(args, env, timeoutMs = 60_000) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`dirsync ${args[0]} ${args[1] ?? ''} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Starts a server process that prints one JSON line `{ url, … }` on stdout when it listens. */
+function startServer(args, env, stderrFile) {
+  return new Promise((resolve, reject) => {
+    const errFd = fs.openSync(stderrFile, 'w');
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', errFd] });
+    fs.closeSync(errFd);
+    children.add(child);
+    const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
+    exited.then(() => children.delete(child));
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout += d;
+      try {
+        const started = JSON.parse(stdout);
+        resolve({ child, url: started.url, exited });
+      } catch {
+        /* not the whole document yet */
+      }
+    });
+    exited.then((code) => reject(new Error(`${args.join(' ')} exited ${code} before it listened:\n${fs.readFileSync(stderrFile, 'utf8').slice(-2000)}`)));
+  });
+}
+
+/** Peak resident set size of a live process, in MiB (Linux: VmHWM). */
+function peakRssMiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1]);
+  return kib / 1024;
+}
+
+async function stop(server) {
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 30_000);
+  const code = await server.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+// --- main --------------------------------------------------------------------------------------------
 
 async function main() {
-  if (!fs.existsSync(path.join(root, 'dist/scim/server.js'))) {
+  const o = options();
+  if (!fs.existsSync(path.join(root, 'dist/cli/main.js'))) {
     console.error('Build first: npx tsc -p .');
     process.exit(1);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-bench-'));
-  console.error(`load: ${USERS} users, ${GROUPS} groups, ${BIG}-member group (${BATCH}/PATCH), a filter GET every ${FILTER_EVERY} writes, concurrency ${CONCURRENCY}`);
+  const watchdog = setTimeout(() => {
+    console.error(`The benchmark ran past --timeout ${o.timeout}s; stopping.`);
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(1);
+  }, o.timeout * 1000);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-bench-scim-'));
+  const env = {
+    PATH: process.env.PATH,
+    HOME: tmp,
+    TZ: 'UTC',
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    DIRSYNC_CONFIG_DIR: path.join(tmp, 'config'),
+    DIRSYNC_ADMIN_PASSWORD: 'benchmark password',
+  };
+  console.error(
+    `load: ${o.users} users, ${o.groups} groups, one ${o.big}-member group (${o.batch} members/PATCH), ` +
+      `a filter GET before each create and after every ${o.filterEvery} PATCHes; concurrency ${o.concurrency}; ` +
+      `${o.client} client; ${os.cpus().length} CPUs`,
+  );
+  const results = {};
   try {
-    const bare = await withChild('child-bare', '', ({ url, code }) => runLoad('bare node:http', url, code));
-    const scim = await withChild('child-scim', path.join(dir, 'directory.db'), ({ url, code }) => runLoad('dirsync SCIM', url, code));
-    const fmt = (r) =>
-      `${r.label.padEnd(16)} ${String(r.requests).padStart(7)} req  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  failures ${r.failures}`;
-    console.log(fmt(bare));
-    console.log(fmt(scim));
-    const ratio = scim.rps / bare.rps;
-    console.log(`ratio ${(ratio * 100).toFixed(1)}% of bare (target >= 50%): ${ratio >= 0.5 ? 'met' : 'NOT met'}; p99 ${scim.p99.toFixed(1)} ms (target < 50 ms): ${scim.p99 < 50 ? 'met' : 'NOT met'}`);
-    console.log(JSON.stringify({ bare, scim, ratio }));
+    await run(['configure', '--tenant-id', '72f988bf-86f1-41af-91ab-2d7cd011db47', '--offline', '--no-consent'], env);
+    const code = JSON.parse(await run(['token', 'renew', '--json'], env)).secretCode;
+
+    if (o.only !== 'dirsync') {
+      console.error('bare node:http …');
+      const server = await startServer([self, '--bare-server'], env, path.join(tmp, 'bare.log'));
+      const r = await runLoad('bare node:http', new URL(server.url).port, code, o);
+      r.peakRssMiB = peakRssMiB(server.child.pid);
+      await stop(server);
+      results.bare = r;
+    }
+    if (o.only !== 'bare') {
+      console.error('dirsync serve …');
+      const logFile = path.join(tmp, 'serve.log');
+      const profArgs = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.cpuProf)] : [];
+      const server = await startServer([...profArgs, BIN, 'serve', '--port', '0', '--json'], env, logFile);
+      const port = new URL(server.url).port;
+      const r = await runLoad('dirsync serve', port, code, o);
+      r.peakRssMiB = peakRssMiB(server.child.pid);
+      // Check (untimed) that the work was really done: the big group has every member, a user is findable.
+      const conn = new Connection(port);
+      const auth = `Authorization: Bearer ${code}\r\n`;
+      const groupRes = await conn.request('GET', `/scim/v2/Groups/${r.bigGroupId}?${FLAG}&attributes=members`, auth);
+      const memberIds = new Set((JSON.parse(groupRes.text).members ?? []).map((m) => m.value));
+      const expected = r.userIds.slice(0, o.big);
+      r.bigGroupComplete = memberIds.size === o.big && expected.every((id) => memberIds.has(id));
+      const last = await conn.request('GET', filterPath('Users', `userName eq "USER${o.users - 1}@bench.contoso.com"`), auth);
+      r.lastUserFound = JSON.parse(last.text).totalResults === 1;
+      conn.close();
+      const exit = await stop(server);
+      const lines = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => /\s(GET|POST|PATCH)\s\/scim\/v2\S*\s\d{3}\s/.test(l)).length;
+      r.logLines = lines;
+      r.exitCode = exit;
+      results.dirsync = r;
+      if (o.cpuProf) console.error(`CPU profile of the serve child written to ${path.resolve(o.cpuProf)}`);
+    }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    clearTimeout(watchdog);
+    for (const child of children) child.kill('SIGKILL');
+    if (process.env.BENCH_KEEP) console.error(`kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
   }
+  report(results, o);
 }
 
-if (CHILD !== 'child-scim' && CHILD !== 'child-bare') await main();
+function report({ bare, dirsync }, o) {
+  const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : '-');
+  const rows = [['server', 'requests', 'seconds', 'req/s', 'p50', 'p99', 'max', 'peak RSS', 'failures']];
+  for (const r of [bare, dirsync].filter(Boolean)) {
+    rows.push([r.label, String(r.requests), r.seconds.toFixed(1), r.rps.toFixed(0), ms(r.p50), ms(r.p99), ms(r.max), `${r.peakRssMiB.toFixed(0)} MiB`, String(r.failures)]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(
+    `\nSCIM benchmark: ${o.users} users, ${o.groups} groups, ${o.big}-member group (${o.batch}/PATCH), ` +
+      `concurrency ${o.concurrency}, ${o.client} client`,
+  );
+  console.log(line(rows[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows.slice(1)) console.log(line(row));
+  for (const r of [bare, dirsync].filter(Boolean)) for (const f of r.failed) console.log(`  ${r.label} failure: ${f}`);
+  if (dirsync) {
+    console.log('\ndirsync serve by request kind:');
+    for (const [kind, s] of Object.entries(dirsync.byKind)) {
+      console.log(`  ${kind.padEnd(18)} ${String(s.count).padStart(7)}  p50 ${ms(s.p50).padStart(9)}  p99 ${ms(s.p99).padStart(9)}  max ${ms(s.max).padStart(9)}`);
+    }
+    console.log(
+      `  PATCH p50, first tenth of the group ${ms(dirsync.patchFirstTenthP50)} vs last tenth ${ms(dirsync.patchLastTenthP50)} ` +
+        '(cost follows the change, not the group size)',
+    );
+    console.log(
+      `  phases: users ${dirsync.phases.users.toFixed(1)} s, groups ${dirsync.phases.groups.toFixed(1)} s, members ${dirsync.phases.members.toFixed(1)} s; ` +
+        `big group complete: ${dirsync.bigGroupComplete ? 'yes' : 'NO'}; last user found: ${dirsync.lastUserFound ? 'yes' : 'NO'}; ` +
+        `request log lines: ${dirsync.logLines}; exit ${dirsync.exitCode}`,
+    );
+  }
+  let ok = true;
+  if (bare && dirsync) {
+    const ratio = dirsync.rps / bare.rps;
+    const ratioOk = ratio >= 0.5;
+    const p99Ok = dirsync.p99 < 50;
+    ok = ratioOk && p99Ok && dirsync.failures === 0 && dirsync.bigGroupComplete && dirsync.lastUserFound;
+    console.log(
+      `\nratio: ${(ratio * 100).toFixed(1)}% of bare (target >= 50%: ${ratioOk ? 'met' : 'NOT met'}); ` +
+        `p99 ${dirsync.p99.toFixed(1)} ms (target < 50 ms: ${p99Ok ? 'met' : 'NOT met'})`,
+    );
+  }
+  const strip = (r) => r && { ...r, userIds: undefined, failed: r.failed.length ? r.failed : undefined };
+  console.log(JSON.stringify({ options: o, bare: strip(bare), dirsync: strip(dirsync), ratio: bare && dirsync ? dirsync.rps / bare.rps : undefined }));
+  process.exitCode = ok ? 0 : 1;
+}
+
+if (process.argv[2] === '--bare-server') bareServer();
+else await main();
