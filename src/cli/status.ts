@@ -26,6 +26,11 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
   } else {
     code = secretCodeStatus(undefined, ctx.now(), DEFAULT_WARN_MS);
   }
+  const { appCredentialFromEnv } = await import('../entra/credentials.js');
+  const ci = appCredentialFromEnv(ctx.env);
+  const graphCredential = ci
+    ? { source: 'environment', variable: ci.variable, clientId: ci.clientId }
+    : { source: 'sign-in cache', present: fs.existsSync(ctx.paths.signInCache) };
   const data = {
     profile: ctx.profile,
     configDir: ctx.paths.configDir,
@@ -36,6 +41,7 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
     consent: profile.consent
       ? { state: 'granted', ...profile.consent }
       : { state: 'not-granted' },
+    graphCredential,
     tenantUrl: url,
     secretCode: code,
     directory: counts,
@@ -55,6 +61,14 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
         profile.consent
           ? `granted ${formatDay(new Date(profile.consent.grantedAt))}${profile.consent.account ? ` by ${profile.consent.account}` : ''}`
           : s.yellow('not granted'),
+      ],
+      [
+        'Graph sign-in',
+        ci
+          ? `app-only, from AZURE_CLIENT_ID + ${ci.variable} (overrides the cached sign-in)`
+          : graphCredential.present
+            ? `cached (${ctx.paths.signInCache})`
+            : 'none cached (`dirsync consent` signs in)',
       ],
       ['Tenant URL', url],
       ['Secret Code', `${code.fingerprint ? `${code.fingerprint} ` : ''}${paint(describeState(code, ctx.now()))}`],

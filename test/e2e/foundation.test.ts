@@ -7,6 +7,7 @@ import { baseEnv, rememberSecret, runCli, tempConfigDir } from '../support/cli.j
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const PASSWORD = 'correct horse battery staple';
 rememberSecret(PASSWORD);
+rememberSecret('ci-secret-value');
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -399,9 +400,14 @@ describe('status', () => {
       directory: { users: 0, activeUsers: 0, groups: 0 },
     });
     const human = await cli(['status']);
-    for (const label of ['Profile', 'Config dir', 'Tenant ID', 'Cloud', 'Import mode', 'Client ID', 'Consent', 'Tenant URL', 'Secret Code', 'Directory']) {
+    for (const label of ['Profile', 'Config dir', 'Tenant ID', 'Cloud', 'Import mode', 'Client ID', 'Consent', 'Graph sign-in', 'Tenant URL', 'Secret Code', 'Directory']) {
       expect(human.stdout).toContain(`${label}:`);
     }
+    expect(r.json().graphCredential).toEqual({ source: 'sign-in cache', present: false });
+    // Like gh: when the environment overrides the stored sign-in, status says so.
+    const ci = await cli(['status', '--json'], { ...env, AZURE_CLIENT_ID: '1950a258-227b-4e31-a9cf-717495945fc2', AZURE_CLIENT_SECRET: 'ci-secret-value' });
+    expect(ci.json().graphCredential).toEqual({ source: 'environment', variable: 'AZURE_CLIENT_SECRET', clientId: '1950a258-227b-4e31-a9cf-717495945fc2' });
+    expect(ci.stdout).not.toContain('ci-secret-value');
   });
 });
 
