@@ -67,7 +67,7 @@ export async function run(options: ConfigureOptions, ctx: Context): Promise<Conf
     }
   }
   let cloud = cloudFromFlags(options);
-  const clientId = options.clientId === undefined ? existing.tenant?.clientId : parseClientId(options.clientId);
+  let clientId = options.clientId === undefined ? existing.tenant?.clientId : parseClientId(options.clientId);
   const publicUrl = options.publicUrl === undefined ? existing.provisioning?.publicUrl : parsePublicUrl(options.publicUrl);
 
   // 1. The import question (the portal's "Configure directory sync" window).
@@ -112,6 +112,18 @@ export async function run(options: ConfigureOptions, ctx: Context): Promise<Conf
       : 'global';
   }
   cloud ??= 'global';
+
+  // The app registration to sign in with, when sign-in and consent follow (never asked without a terminal).
+  if (!clientId && prompt && options.consent !== false) {
+    ctx.out.info(
+      'Sign-in and consent use your dirsync app registration: Microsoft Entra admin center → App registrations → ' +
+        'your app → Application (client) ID. Leave it empty to sign in later with `dirsync consent`.',
+    );
+    const answer = await ctx.prompt.input('Application (client) ID:', {
+      validate: (v) => v.trim() === '' || isGuid(v) || 'Expected a GUID like 1950a258-227b-4e31-a9cf-717495945fc2, or nothing.',
+    });
+    if (answer.trim()) clientId = parseClientId(answer);
+  }
 
   // 4. Tenant discovery: the tenant exists, a domain becomes its GUID, the cloud is the right one.
   if (!options.offline) {

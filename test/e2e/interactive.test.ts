@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { baseEnv, rememberSecret, runCli, tempConfigDir } from '../support/cli.js';
+import { baseEnv, rememberSecret, ROOT, runCli, tempConfigDir } from '../support/cli.js';
 import { KEY, PtySession } from '../support/pty.js';
 
 const PASSWORD = 'interactive admin pass';
@@ -36,6 +36,11 @@ describe('configure at a terminal', () => {
     // 3. GCC High, explained.
     await s.waitFor('Only US federal customers');
     await answer(s, 'GCC High environment?', 'y' + KEY.enter);
+    // The app registration for sign-in: a bad value is refused, empty skips sign-in for now.
+    await s.waitFor('Leave it empty to sign in later');
+    await answer(s, 'Application (client) ID', 'my-app' + KEY.enter);
+    await s.waitFor('Expected a GUID like');
+    s.write('\u007f'.repeat(6) + KEY.enter);
     // 4. The new admin password, twice; a mismatch asks again.
     await answer(s, 'New admin password', PASSWORD + KEY.enter);
     await answer(s, 'Repeat the admin password', 'something else!' + KEY.enter);
@@ -78,5 +83,44 @@ describe('configure at a terminal', () => {
     rememberSecret(code!);
     expect(session.text).not.toContain(PASSWORD);
     expect(session.text).toContain('*'.repeat(PASSWORD.length));
+  });
+});
+
+describe('configure → consent at a terminal', () => {
+  it('asks everything, opens the browser, shows a spinner while waiting, and ends with the next step', async () => {
+    const { startFakeEntra, TENANTS, DEFAULT_APP } = await import('../support/fake-entra/index.js');
+    const os = await import('node:os');
+    const fake = await startFakeEntra({ caDir: fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-pty-ca-')) });
+    try {
+      const dir = tempConfigDir();
+      session = new PtySession(
+        ['configure'],
+        baseEnv(dir, {
+          TERM: 'xterm-256color',
+          ...fake.env('global'),
+          BROWSER: path.join(ROOT, 'test', 'support', 'fake-browser.sh'),
+          // The admin takes a moment on Entra's page, so the spinner shows.
+          FAKE_BROWSER_DELAY_MS: '1200',
+        }),
+      );
+      const s = session;
+      await answer(s, 'sync existing users and groups', KEY.enter);
+      await answer(s, 'Microsoft Entra tenant ID', TENANTS.contoso.id + KEY.enter);
+      await answer(s, 'GCC High environment?', KEY.enter);
+      await answer(s, 'Application (client) ID', DEFAULT_APP.clientId + KEY.enter);
+      await answer(s, 'New admin password', PASSWORD + KEY.enter);
+      await answer(s, 'Repeat the admin password', PASSWORD + KEY.enter);
+      await s.waitFor('Open this URL to continue in your web browser');
+      await s.waitFor(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for you to sign in and grant consent in the browser/);
+      expect(await s.exitCode).toBe(0);
+      expect(s.text).toContain('Consent granted for Contoso');
+      expect(s.text).toContain('dirsync token renew');
+      expect(s.text).not.toContain(PASSWORD);
+      const stored = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).profiles.default;
+      expect(stored.tenant.clientId).toBe(DEFAULT_APP.clientId);
+      expect(stored.consent.account).toBe('admin@contoso.onmicrosoft.com');
+    } finally {
+      await fake.close();
+    }
   });
 });
