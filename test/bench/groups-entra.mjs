@@ -7,8 +7,8 @@
 //
 //   npm run build && node test/bench/groups-entra.mjs [--groups 100000] [--runs 3]
 //
-// The fake Entra is TypeScript; it is bundled to a temporary ES module with rolldown (vite's bundler,
-// already in devDependencies) so this stays a plain Node script.
+// The fake Entra is TypeScript; `npm run build` compiles it to build/demo (tsconfig.demo.json), which
+// this plain Node script imports.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,14 +24,7 @@ const GROUPS = arg('--groups', 100_000);
 const RUNS = arg('--runs', 3);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-bench-'));
-const { build } = await import('rolldown');
-await build({
-  input: path.join(ROOT, 'test/support/fake-entra/index.ts'),
-  platform: 'node',
-  output: { file: path.join(tmp, 'fake-entra.mjs'), format: 'esm' },
-  logLevel: 'silent',
-});
-const { startFakeEntra, DEFAULT_APP, TENANTS } = await import(path.join(tmp, 'fake-entra.mjs'));
+const { startFakeEntra, DEFAULT_APP, TENANTS } = await import(path.join(ROOT, 'build/demo/test/support/fake-entra/index.js'));
 const fake = await startFakeEntra({ caDir: path.join(tmp, 'ca') });
 fake.tenants.get(TENANTS.contoso.id).generatedGroups = GROUPS - fake.tenants.get(TENANTS.contoso.id).groups.length;
 
