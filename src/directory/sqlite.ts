@@ -429,34 +429,8 @@ export class SqliteDirectory implements DirectoryStore {
 
   async queryUsers(conditions: UserCondition[], page: Page, mode: ImportMode): Promise<PageResult<UserRecord>> {
     await this.settled();
-    const where: string[] = ['1 = 1'];
-    const args: string[] = [];
-    for (const c of conditions) {
-      switch (c.attr) {
-        case 'id':
-          where.push('id = ?');
-          args.push(c.value);
-          break;
-        case 'userName':
-          where.push('user_name_lc = ?');
-          args.push(c.value.toLowerCase());
-          break;
-        case 'externalId':
-          where.push('external_id = ?');
-          args.push(c.value);
-          break;
-        case 'displayName':
-          where.push('display_name_lc = ?');
-          args.push(c.value.toLowerCase());
-          break;
-        case 'workEmail':
-          where.push('work_email_lc = ?');
-          args.push(c.value.toLowerCase());
-          break;
-      }
-    }
-    const clause = where.join(' AND ') + this.visible(mode);
-    return this.page<UserRow, UserRecord>('users', USER_COLUMNS, clause, args, page, toUser);
+    const { clause, args } = whereClause(conditions, USER_FILTERS);
+    return this.page<UserRow, UserRecord>('users', USER_COLUMNS, clause + this.visible(mode), args, page, toUser);
   }
 
   private page<R, T>(
@@ -587,30 +561,8 @@ export class SqliteDirectory implements DirectoryStore {
 
   async queryGroups(conditions: GroupCondition[], page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>> {
     await this.settled();
-    const where: string[] = ['1 = 1'];
-    const args: string[] = [];
-    for (const c of conditions) {
-      switch (c.attr) {
-        case 'id':
-          where.push('id = ?');
-          args.push(c.value);
-          break;
-        case 'displayName':
-          where.push('display_name_lc = ?');
-          args.push(c.value.toLowerCase());
-          break;
-        case 'externalId':
-          where.push('external_id = ?');
-          args.push(c.value);
-          break;
-        case 'member':
-          where.push('EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.member_id = ?)');
-          args.push(c.value);
-          break;
-      }
-    }
-    const clause = where.join(' AND ') + this.visible(mode);
-    return this.page<GroupRow, GroupRecord>('groups', GROUP_COLUMNS, clause, args, page, toGroup);
+    const { clause, args } = whereClause(conditions, GROUP_FILTERS);
+    return this.page<GroupRow, GroupRecord>('groups', GROUP_COLUMNS, clause + this.visible(mode), args, page, toGroup);
   }
 
   private writeGroup(id: string, data: GroupData, source: Source, at: string, insert: boolean): void {
@@ -775,6 +727,35 @@ export class SqliteDirectory implements DirectoryStore {
       return result;
     });
   }
+}
+
+/** How each SCIM filter attribute becomes SQL: the indexed column test, and whether values are case-folded. */
+type FilterSql = Record<string, { sql: string; fold?: boolean }>;
+
+const USER_FILTERS: FilterSql = {
+  id: { sql: 'id = ?' },
+  userName: { sql: 'user_name_lc = ?', fold: true },
+  externalId: { sql: 'external_id = ?' },
+  displayName: { sql: 'display_name_lc = ?', fold: true },
+  workEmail: { sql: 'work_email_lc = ?', fold: true },
+} satisfies Record<UserCondition['attr'], unknown>;
+
+const GROUP_FILTERS: FilterSql = {
+  id: { sql: 'id = ?' },
+  displayName: { sql: 'display_name_lc = ?', fold: true },
+  externalId: { sql: 'external_id = ?' },
+  member: { sql: 'EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.member_id = ?)' },
+} satisfies Record<GroupCondition['attr'], unknown>;
+
+function whereClause(conditions: { attr: string; value: string }[], filters: FilterSql): { clause: string; args: string[] } {
+  const where = ['1 = 1'];
+  const args: string[] = [];
+  for (const c of conditions) {
+    const f = filters[c.attr]!;
+    where.push(f.sql);
+    args.push(f.fold ? c.value.toLowerCase() : c.value);
+  }
+  return { clause: where.join(' AND '), args };
 }
 
 function likePattern(text: string): string {
