@@ -149,7 +149,33 @@ export class Output {
   // --- messages (stderr) -----------------------------------------------------------------------
 
   private say(text: string): void {
+    this.flushLog();
     this.stderr.write(`${this.redactor.redact(text)}\n`);
+  }
+
+  private logBuffer = '';
+  private logFlushScheduled = false;
+
+  /**
+   * A log line (e.g. one per request of `dirsync serve`), redacted like every message. Lines are
+   * gathered and written once per turn of the event loop — one system call for a burst of
+   * requests instead of one each — and always before any other message.
+   */
+  log(text: string): void {
+    this.logBuffer += `${this.redactor.redact(text)}\n`;
+    if (this.logBuffer.length >= 65_536) this.flushLog();
+    else if (!this.logFlushScheduled) {
+      this.logFlushScheduled = true;
+      setImmediate(() => this.flushLog());
+    }
+  }
+
+  flushLog(): void {
+    this.logFlushScheduled = false;
+    if (!this.logBuffer) return;
+    const text = this.logBuffer;
+    this.logBuffer = '';
+    this.stderr.write(text);
   }
 
   info(text: string): void {

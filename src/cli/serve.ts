@@ -114,7 +114,7 @@ export async function run(options: ServeOptions, ctx: Context): Promise<ExitCode
         publicUrl,
         maxBodyBytes,
         now: ctx.now,
-        log: (line) => ctx.out.info(`${new Date().toISOString()} ${line}`),
+        log: (line) => ctx.out.log(`${new Date().toISOString()} ${line}`),
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
