@@ -20,5 +20,5 @@ it('npm run demo runs configure → consent → token renew → serve → an Ent
   expect(stdout).toMatch(/Engineering\t5d2c8a1f-7e3b-4c9d-8a6f-2b1e0d9c8b7a\tMicrosoft Entra ID\t3\t/);
   expect(stdout).toMatch(/Sales EMEA\t0b9e4a0c-3a5e-4f51-9c8e-5ad7d1e2f3a4\tMicrosoft Entra ID\t2\t/);
   expect(stdout).toMatch(/usernestor@contoso\.com\t.*\tinactive\t/);
-  expect(stdout).toContain('Directory:    4 users (3 active), 2 groups');
+  expect(stdout).toMatch(/Directory:\s+4 users \(3 active\), 2 groups/);
 }, 120_000);
