@@ -32,7 +32,10 @@ describe('configure at a terminal', () => {
     await pause();
     s.write(KEY.enter);
     await s.waitFor('Expected a GUID');
-    s.write('\u007f'.repeat(7) + TENANT.toUpperCase() + KEY.enter);
+    await pause();
+    s.write('\u007f'.repeat(7) + TENANT.toUpperCase());
+    await pause();
+    s.write(KEY.enter);
     // 3. GCC High, explained.
     await s.waitFor('Only US federal customers');
     await answer(s, 'GCC High environment?', 'y' + KEY.enter);
@@ -40,7 +43,10 @@ describe('configure at a terminal', () => {
     await s.waitFor('Leave it empty to sign in later');
     await answer(s, 'Application (client) ID', 'my-app' + KEY.enter);
     await s.waitFor('Expected a GUID like');
-    s.write('\u007f'.repeat(6) + KEY.enter);
+    await pause();
+    s.write('\u007f'.repeat(6));
+    await pause();
+    s.write(KEY.enter);
     // 4. The new admin password, twice; a mismatch asks again.
     await answer(s, 'New admin password', PASSWORD + KEY.enter);
     await answer(s, 'Repeat the admin password', 'something else!' + KEY.enter);
