@@ -91,6 +91,33 @@ describe('dirsync serve', () => {
     expect(clash.stderr).toContain('--port');
   });
 
+  it('serves HTTPS itself with --tls-cert and --tls-key', async () => {
+    const { createTestCa } = await import('../support/fake-entra/ca.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const https = await import('node:https');
+    const ca = createTestCa(fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-serve-tls-')));
+    const code = await renew();
+    server = await startServe(['--tls-cert', ca.serverCertPath, '--tls-key', ca.serverKeyPath], env);
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(server.stderr()).not.toContain('Plain HTTP');
+    const get = (pathname: string) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = https.request(`${server!.url}${pathname}`, { ca: ca.caCert, headers: { Authorization: `Bearer ${code}` } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    const list = await get('/scim/v2/Users?filter=userName+eq+%22nobody%40contoso.com%22');
+    expect(list.status).toBe(200);
+    expect(list.body.totalResults).toBe(0);
+  });
+
   it('needs a configured profile (exit 3)', async () => {
     const r = await runCli(['serve', '--port', '0'], { env: baseEnv(tempConfigDir()) });
     expect(r.code).toBe(3);
