@@ -22,8 +22,11 @@ export const migrations: string[] = [
     action TEXT NOT NULL,
     detail TEXT
   );
+  -- seq orders pages (insertion order) and keys the table itself, so that a new row is appended
+  -- to the table's last page; the SCIM id has its own unique index.
   CREATE TABLE users (
-    id              TEXT PRIMARY KEY,
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
     user_name       TEXT NOT NULL,
     user_name_lc    TEXT NOT NULL,
     external_id     TEXT,
@@ -40,9 +43,9 @@ export const migrations: string[] = [
   CREATE INDEX users_external_id ON users (external_id);
   CREATE INDEX users_display_name_lc ON users (display_name_lc);
   CREATE INDEX users_work_email_lc ON users (work_email_lc);
-  CREATE INDEX users_created ON users (created_at, id);
   CREATE TABLE groups (
-    id              TEXT PRIMARY KEY,
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
     display_name    TEXT NOT NULL,
     display_name_lc TEXT NOT NULL,
     external_id     TEXT,
@@ -54,7 +57,6 @@ export const migrations: string[] = [
   );
   CREATE UNIQUE INDEX groups_display_name_lc ON groups (display_name_lc);
   CREATE INDEX groups_external_id ON groups (external_id);
-  CREATE INDEX groups_created ON groups (created_at, id);
   -- member_id is a user's or a group's id (nested groups); no FK so either may be referenced.
   CREATE TABLE group_members (
     group_id  TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,

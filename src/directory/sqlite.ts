@@ -38,6 +38,16 @@ import {
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3') as typeof DatabaseConstructor;
 const randomUUID = () => globalThis.crypto.randomUUID();
+/**
+ * The id of a new user or group: a UUID whose first 48 bits are the time in milliseconds (the
+ * UUIDv7 layout, RFC 9562) and the rest random. Ids made one after another sort together, so the
+ * id index grows at its end instead of dirtying a random page of a 100k-user index per insert.
+ */
+function newId(): string {
+  const random = randomUUID();
+  const time = Date.now().toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
+}
 type Db = DatabaseConstructor.Database;
 
 interface SecretCodeRow {
@@ -444,9 +454,13 @@ export class SqliteDirectory implements DirectoryStore {
     const count = () => (this.sql(`SELECT COUNT(*) AS n FROM ${table} WHERE ${clause}`).get(...args) as { n: number }).n;
     if (page.count <= 0) return { total: count(), items: [] };
     const offset = Math.max(0, page.startIndex - 1);
+    // LIMIT goes into the SQL text (an integer; at most 1000 from SCIM, so a handful of statements):
+    // SQLite re-plans a statement on every run whose LIMIT is a bound parameter, ~10 µs, more than
+    // the index lookup itself.
+    const limit = Number.isFinite(page.count) ? Math.max(1, Math.trunc(page.count)) : -1;
     const rows = this.sql(
-      `SELECT ${columns} FROM ${table} WHERE ${clause} ORDER BY created_at, id LIMIT ? OFFSET ?`,
-    ).all(...args, page.count, offset) as R[];
+      `SELECT ${columns} FROM ${table} WHERE ${clause} ORDER BY seq LIMIT ${limit} OFFSET ?`,
+    ).all(...args, offset) as R[];
     // A first page that is not full holds every match (the usual filter on a unique attribute):
     // the total is known without a COUNT(*) over the matches.
     const total = offset === 0 && rows.length < page.count ? rows.length : count();
@@ -495,7 +509,7 @@ export class SqliteDirectory implements DirectoryStore {
         }
         throw userConflict(data.userName, clash, options.mode);
       }
-      return { record: this.writeUser(randomUUID(), data, 'entra', at, true), linked: false };
+      return { record: this.writeUser(newId(), data, 'entra', at, true), linked: false };
     });
   }
 
@@ -623,7 +637,7 @@ export class SqliteDirectory implements DirectoryStore {
         linked = true;
         this.writeGroup(id, data, 'entra', at, false);
       } else {
-        id = randomUUID();
+        id = newId();
         this.writeGroup(id, data, 'entra', at, true);
       }
       const added = this.addMembers(id, new Set(members), options.mode);
@@ -699,7 +713,7 @@ export class SqliteDirectory implements DirectoryStore {
         const data: UserData = { userName: row.name, active: row.active ?? true };
         if (row.displayName) data.displayName = row.displayName;
         if (row.email) data.emails = [{ value: row.email, type: 'work', primary: true }];
-        this.writeUser(randomUUID(), data, 'admin', at, true);
+        this.writeUser(newId(), data, 'admin', at, true);
         result.users++;
       }
       for (const row of rows.filter((r) => r.type === 'group')) {
@@ -708,7 +722,7 @@ export class SqliteDirectory implements DirectoryStore {
           result.skipped.push({ line: row.line, name: row.name, reason: `a group with this name already exists (${describeSource(clash.source)})` });
           continue;
         }
-        const id = randomUUID();
+        const id = newId();
         this.writeGroup(id, { displayName: row.name }, 'admin', at, true);
         const ids: string[] = [];
         for (const member of row.members ?? []) {

@@ -100,7 +100,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
       } else chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
     req.on('error', (error) => {
       if (!failed) reject(error);
