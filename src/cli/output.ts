@@ -159,10 +159,11 @@ export class Output {
   /**
    * A log line (e.g. one per request of `dirsync serve`), redacted like every message. Lines are
    * gathered and written once per turn of the event loop — one system call for a burst of
-   * requests instead of one each — and always before any other message.
+   * requests instead of one each — and always before any other message. The burst is redacted as
+   * one text (the patterns stop at line ends, so this redacts exactly what line by line would).
    */
   log(text: string): void {
-    this.logBuffer += `${this.redactor.redact(text)}\n`;
+    this.logBuffer += `${text.replace(/[\r\n]+/g, ' ')}\n`;
     if (this.logBuffer.length >= 65_536) this.flushLog();
     else if (!this.logFlushScheduled) {
       this.logFlushScheduled = true;
@@ -173,7 +174,7 @@ export class Output {
   flushLog(): void {
     this.logFlushScheduled = false;
     if (!this.logBuffer) return;
-    const text = this.logBuffer;
+    const text = this.redactor.redact(this.logBuffer);
     this.logBuffer = '';
     this.stderr.write(text);
   }

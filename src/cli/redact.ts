@@ -7,12 +7,14 @@ const SECRET_PARAMS =
 const SECRET_KEYS =
   'access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|code_verifier|device_code|secretCode|secret|authorization';
 
+// No pattern matches across a line end, so a batch of log lines is redacted exactly as each line
+// would be on its own (Output.log relies on it).
 const PATTERNS: [RegExp, string][] = [
   [SECRET_CODE_PATTERN, 'dsync_[redacted]'],
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]'],
+  [/\b(Bearer|Basic)[ \t]+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]'],
   [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
   [new RegExp(`\\b(${SECRET_PARAMS})=([^&\\s"']+)`, 'gi'), '$1=[redacted]'],
-  [new RegExp(`"(${SECRET_KEYS})"\\s*:\\s*"(?:[^"\\\\]|\\\\.)*"`, 'gi'), '"$1":"[redacted]"'],
+  [new RegExp(`"(${SECRET_KEYS})"[ \\t]*:[ \\t]*"(?:[^"\\\\\\n]|\\\\.)*"`, 'gi'), '"$1":"[redacted]"'],
 ];
 
 /**

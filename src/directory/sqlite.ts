@@ -191,6 +191,8 @@ export class SqliteDirectory implements DirectoryStore {
 
   private openBatch(): WriteBatch {
     this.sql('BEGIN IMMEDIATE').run();
+    this.codeVersionChecked = false;
+    this.checkCodeVersion(); // see findSecretCodeByHash
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const done = new Promise<void>((res, rej) => {
@@ -223,8 +225,13 @@ export class SqliteDirectory implements DirectoryStore {
     }
   }
 
-  /** Runs `fn` atomically (a savepoint inside the current batch) and resolves once it is committed. */
-  private async write<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` atomically (a savepoint inside the current batch) and resolves once it is committed.
+   * `oneStatement`: `fn` modifies the database with at most one statement, and throws (if it does)
+   * only before that statement. SQLite makes a single statement atomic by itself (a failed one is
+   * undone, the transaction goes on), so the savepoint, two more calls into SQLite, is skipped.
+   */
+  private async write<T>(fn: () => T, oneStatement = false): Promise<T> {
     let batch = this.batch;
     if (batch && !this.db.inTransaction) {
       // SQLite rolled the whole transaction back (e.g. disk full): its writers fail, start afresh.
@@ -233,6 +240,11 @@ export class SqliteDirectory implements DirectoryStore {
       batch = undefined;
     }
     batch ??= this.openBatch();
+    if (oneStatement) {
+      const result = fn();
+      await batch.done;
+      return result;
+    }
     this.sql('SAVEPOINT scim_write').run();
     let result: T;
     try {
@@ -328,12 +340,28 @@ export class SqliteDirectory implements DirectoryStore {
   private readonly codeCache = new Map<string, SecretCodeRecord & { hash: string }>();
   private codeCacheVersion: unknown;
 
-  async findSecretCodeByHash(hash: string): Promise<(SecretCodeRecord & { hash: string }) | undefined> {
+  // Checked once per turn of the event loop: the requests handled in one turn (a burst that
+  // arrived together) see the codes as they were when the turn began; the next turn sees any change.
+  private codeVersionChecked = false;
+
+  private checkCodeVersion(): void {
+    if (this.codeVersionChecked) return;
+    this.codeVersionChecked = true;
+    setImmediate(() => {
+      this.codeVersionChecked = false;
+    });
     const version = this.sql('PRAGMA data_version').pluck().get();
     if (version !== this.codeCacheVersion) {
       this.codeCache.clear();
       this.codeCacheVersion = version;
     }
+  }
+
+  async findSecretCodeByHash(hash: string): Promise<(SecretCodeRecord & { hash: string }) | undefined> {
+    // While this connection's write batch is open it holds the database's write lock, and the
+    // version was checked when the batch began: no other connection can have committed since. The
+    // PRAGMA (a call into SQLite) is then needed only for requests outside a batch.
+    if (!(this.batch && this.db.inTransaction)) this.checkCodeVersion();
     const cached = this.codeCache.get(hash);
     if (cached) return { ...cached };
     const row = this.sql(`SELECT ${CODE_COLUMNS}, hash FROM secret_codes WHERE hash = ?`).get(hash) as
@@ -510,7 +538,7 @@ export class SqliteDirectory implements DirectoryStore {
         throw userConflict(data.userName, clash, options.mode);
       }
       return { record: this.writeUser(newId(), data, 'entra', at, true), linked: false };
-    });
+    }, true);
   }
 
   async updateUser(
@@ -531,7 +559,7 @@ export class SqliteDirectory implements DirectoryStore {
         if (clash) throw userConflict(next.userName, clash, options.mode);
       }
       return this.writeUser(id, next, 'entra', at, false);
-    });
+    }, true);
   }
 
   /** Takes `memberId` out of every group it is in, keeping the groups' member counts right. */

@@ -110,13 +110,29 @@ interface Target {
 
 const canonicalSub = (d: AttrDef, sub: string) => d.subs?.find((s) => s.toLowerCase() === sub.toLowerCase());
 
+const ENT_LC = ENTERPRISE_USER.toLowerCase();
+const CORE_LC = CORE_USER.toLowerCase();
+
+// Entra sends the same few dozen attribute paths over and over (every POST /Users names the same
+// keys), so resolved paths are remembered. Targets are never modified after they are made. Bounded:
+// a client inventing paths only makes the cache start over.
+const resolved = new Map<string, Target | undefined | 'enterprise-root'>();
+
 /** Resolves a PATCH path (or a key of a path-less value map) to a stored attribute; undefined = not stored, ignore. */
 function resolveUserPath(path: string): Target | undefined | 'enterprise-root' {
+  if (resolved.has(path)) return resolved.get(path);
+  const target = resolveUncached(path);
+  if (resolved.size >= 512) resolved.clear();
+  resolved.set(path, target);
+  return target;
+}
+
+function resolveUncached(path: string): Target | undefined | 'enterprise-root' {
   let rest = path;
   let enterprise = false;
   const lower = path.toLowerCase();
-  const ent = ENTERPRISE_USER.toLowerCase();
-  const core = CORE_USER.toLowerCase();
+  const ent = ENT_LC;
+  const core = CORE_LC;
   if (lower === ent) return 'enterprise-root';
   if (lower.startsWith(`${ent}:`)) {
     enterprise = true;

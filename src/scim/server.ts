@@ -146,6 +146,27 @@ function normalizeParams(search: URLSearchParams): URLSearchParams {
   return out;
 }
 
+/**
+ * The path and query of a request target. The origin form (`/scim/v2/Users?…`, what clients send)
+ * is split by hand; anything else (the absolute form a proxy may send) goes through the URL parser.
+ */
+function requestTarget(target: string): { pathname: string; search: string } {
+  if (target.startsWith('/') && !target.startsWith('//')) {
+    const q = target.indexOf('?');
+    const hash = target.indexOf('#');
+    const end = hash < 0 ? target.length : hash;
+    return q < 0 || q > end
+      ? { pathname: target.slice(0, end), search: '' }
+      : { pathname: target.slice(0, q), search: target.slice(q + 1, end) };
+  }
+  try {
+    const url = new URL(target, 'http://localhost');
+    return { pathname: url.pathname, search: url.search.slice(1) };
+  } catch {
+    throw invalidSyntax('The request URL cannot be parsed.');
+  }
+}
+
 const sanitizePath = (path: string) => path.replace(/[^\x21-\x7e]/g, '?').slice(0, 200);
 
 /**
@@ -317,7 +338,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
     throw methodNotAllowed(id ? 'GET, PUT, PATCH, DELETE' : 'GET, POST');
   }
 
-  async function route(req: http.IncomingMessage, url: URL, notes: string[]): Promise<Reply> {
+  async function route(req: http.IncomingMessage, url: { pathname: string; search: string }, notes: string[]): Promise<Reply> {
     const path = url.pathname.replace(/\/{2,}/g, '/').replace(/\/+$/, '') || '/';
     if (path === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed('GET, HEAD');
@@ -335,7 +356,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       throw notFound('The resource id is not valid percent-encoding.');
     }
     if (segments.length > 2) throw notFound(`No such resource: ${sanitizePath(path)}.`);
-    const params = normalizeParams(url.searchParams);
+    const params = normalizeParams(new URLSearchParams(url.search));
     const base = baseFor(req);
     const resource = (segments[0] ?? '').toLowerCase();
     const readOnly = () => {
@@ -385,16 +406,17 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
   }
 
   function send(res: http.ServerResponse, reply: Reply, head: boolean): void {
-    const headers: Record<string, string> = { ...(reply.headers ?? {}) };
-    if (closing) headers.Connection = 'close';
+    // Headers as a flat [name, value, …] list: node:http then skips building a header object.
+    const headers: string[] = [];
+    if (reply.headers) for (const name in reply.headers) headers.push(name, reply.headers[name]!);
+    if (closing) headers.push('Connection', 'close');
     if (reply.body === undefined || reply.status === 204) {
       res.writeHead(reply.status, headers);
       res.end();
       return;
     }
     const text = JSON.stringify(reply.body);
-    headers['Content-Type'] = CONTENT_TYPE;
-    headers['Content-Length'] = String(Buffer.byteLength(text));
+    headers.push('Content-Type', CONTENT_TYPE, 'Content-Length', String(Buffer.byteLength(text)));
     res.writeHead(reply.status, headers);
     res.end(head ? undefined : text);
   }
@@ -414,13 +436,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
     });
     let reply: Reply;
     try {
-      let url: URL;
-      try {
-        url = new URL(req.url ?? '/', 'http://localhost');
-      } catch {
-        throw invalidSyntax('The request URL cannot be parsed.');
-      }
-      reply = await route(req, url, notes);
+      reply = await route(req, requestTarget(req.url ?? '/'), notes);
     } catch (error) {
       reply = toReply(error, notes);
     }

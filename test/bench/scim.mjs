@@ -8,7 +8,7 @@
  *   node test/bench/scim.mjs                 # full: 100k users, 5k groups, one 50k-member group
  *   node test/bench/scim.mjs --quick         # 10k users, 500 groups, 5k-member group
  *   node test/bench/scim.mjs --users 20000 --groups 1000 --big 10000 --batch 1 --concurrency 8
- *   node test/bench/scim.mjs --cpu-prof /tmp/prof   # also write a .cpuprofile of the serve child
+ *   node test/bench/scim.mjs --cpu-prof /tmp/prof   # also write .cpuprofiles of both servers (bare/ below it)
  *   node test/bench/scim.mjs --client http   # generate the load with node:http instead of the raw client
  * Every option also reads BENCH_<NAME> from the environment (BENCH_USERS=10000 …).
  *
@@ -72,6 +72,74 @@ function bareServer() {
 }
 
 
+// --- the store alone (a child process): the same operations, no HTTP at all ------------------------
+// What dirsync serve costs beyond HTTP is mostly its SQLite work, which the issue's design fixes
+// (indexed tables, one durable transaction per write). Running exactly the store calls a request
+// makes, with the same concurrency (so group commit batches alike), gives the ceiling: even with a
+// free SCIM layer, a server on one core costs at least the bare server's HTTP work plus this.
+
+async function storeAlone(file, o) {
+  const { openSqliteDirectory } = await import(path.join(root, 'dist/directory/sqlite.js'));
+  const { userFromResource, groupFromResource, groupChangeFromPatch, parsePatchRequest } = await import(path.join(root, 'dist/scim/patch.js'));
+  const { hashSecretCode } = await import(path.join(root, 'dist/secrets/code.js'));
+  const store = openSqliteDirectory(file);
+  const code = process.env.BENCH_SECRET_CODE;
+  const hash = hashSecretCode(code);
+  const mode = 'new-only';
+  const page = { startIndex: 1, count: 100 };
+  // Parsed up front: only store calls are timed.
+  const users = Array.from({ length: o.users }, (_, i) => userFromResource(JSON.parse(user(i))));
+  const groups = Array.from({ length: o.groups }, (_, i) => groupFromResource(JSON.parse(group(i))));
+  const auth = async () => {
+    if (!(await store.findSecretCodeByHash(hash))) throw new Error('the bench code is unknown to the store');
+  };
+  const pool = async (count, task) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: o.concurrency }, async () => {
+      while (next < count) await task(next++);
+    }));
+  };
+  let requests = 0;
+  const userIds = [];
+  const groupIds = [];
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  await pool(o.users, async (i) => {
+    await auth();
+    await store.queryUsers([{ attr: 'userName', value: users[i].userName }], page, mode);
+    await auth();
+    userIds[i] = (await store.createUser(users[i], { mode, now: new Date() })).record.id;
+    requests += 2;
+  });
+  await pool(o.groups, async (i) => {
+    await auth();
+    await store.queryGroups([{ attr: 'displayName', value: groups[i].data.displayName }], page, mode);
+    await auth();
+    groupIds[i] = (await store.createGroup(groups[i].data, groups[i].members, { mode, now: new Date() })).record.id;
+    requests += 2;
+  });
+  let patches = 0;
+  await pool(Math.ceil(o.big / o.batch), async (b) => {
+    const members = [];
+    for (let i = b * o.batch; i < Math.min(o.big, (b + 1) * o.batch); i++) members.push({ value: userIds[i] });
+    const change = groupChangeFromPatch(parsePatchRequest({ Operations: [{ op: 'Add', path: 'members', value: members }] }));
+    await auth();
+    await store.updateGroup(groupIds[0], change, { mode, now: new Date() });
+    requests++;
+    if (++patches % o.filterEvery === 0) {
+      await auth();
+      const n = (b * 7919) % o.users;
+      if (b % 2) await store.queryUsers([{ attr: 'userName', value: users[n].userName }], page, mode);
+      else await store.queryGroups([{ attr: 'displayName', value: groups[(b * 31) % o.groups].data.displayName }], page, mode);
+      requests++;
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  store.close();
+  process.stdout.write(`${JSON.stringify({ requests, seconds, rps: requests / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+}
+
 // --- options ---------------------------------------------------------------------------------------
 
 function options() {
@@ -109,7 +177,7 @@ function options() {
     concurrency: Math.max(1, num('concurrency', 8, 8)),
     timeout: num('timeout', 900, 300),
     cpuProf: get('cpu-prof', undefined, undefined),
-    only: get('only', undefined, undefined), // 'bare' | 'dirsync'
+    only: get('only', undefined, undefined), // 'bare' | 'store' | 'dirsync'
     client: get('client', 'raw', 'raw'), // 'raw' (a minimal keep-alive client) | 'http' (node:http with an Agent)
   };
 }
@@ -447,9 +515,10 @@ async function main() {
     await run(['configure', '--tenant-id', '72f988bf-86f1-41af-91ab-2d7cd011db47', '--offline', '--no-consent'], env);
     const code = JSON.parse(await run(['token', 'renew', '--json'], env)).secretCode;
 
-    if (o.only !== 'dirsync') {
+    if (!o.only || o.only === 'bare') {
       console.error('bare node:http …');
-      const server = await startServer([self, '--bare-server'], env, path.join(tmp, 'bare.log'));
+      const bareProf = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.join(path.resolve(o.cpuProf), 'bare')] : [];
+      const server = await startServer([...bareProf, self, '--bare-server'], env, path.join(tmp, 'bare.log'));
       const cpu0 = cpuSeconds(server.child.pid);
       const r = await runLoad('bare node:http', new URL(server.url).port, code, o);
       r.cpuSeconds = cpuSeconds(server.child.pid) - cpu0;
@@ -457,7 +526,18 @@ async function main() {
       await stop(server);
       results.bare = r;
     }
-    if (o.only !== 'bare') {
+    if (!o.only || o.only === 'store') {
+      console.error('the store alone (no HTTP) …');
+      // A copy of the directory as `token renew` left it (the code's row), before dirsync serve writes to it.
+      fs.copyFileSync(path.join(env.DIRSYNC_CONFIG_DIR, 'directory.db'), path.join(tmp, 'store-alone.db'));
+      const out = await new Promise((resolve, reject) =>
+        execFile(process.execPath, [self, '--store-alone', path.join(tmp, 'store-alone.db'), JSON.stringify(o)],
+          { env: { ...env, BENCH_SECRET_CODE: code }, timeout: o.timeout * 1000 },
+          (error, stdout, stderr) => (error ? reject(new Error(`store-alone run failed: ${stderr || error.message}`)) : resolve(stdout))),
+      );
+      results.store = JSON.parse(out);
+    }
+    if (o.only !== 'bare' && o.only !== 'store') {
       console.error('dirsync serve …');
       const logFile = path.join(tmp, 'serve.log');
       const profArgs = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.cpuProf)] : [];
@@ -493,7 +573,7 @@ async function main() {
   report(results, o);
 }
 
-function report({ bare, dirsync }, o) {
+function report({ bare, store, dirsync }, o) {
   const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : '-');
   const rows = [['server', 'requests', 'seconds', 'req/s', 'p50', 'p99', 'max', 'peak RSS', 'CPU busy', 'CPU/req', 'failures']];
   for (const r of [bare, dirsync].filter(Boolean)) {
@@ -540,10 +620,25 @@ function report({ bare, dirsync }, o) {
         `(a bare server well below 100% CPU busy was held back by the generator)`,
     );
   }
+  if (store) {
+    const storeCpu = (1e6 * store.cpuSeconds) / store.requests;
+    console.log(
+      `\nthe store alone (the same SQLite calls, no HTTP): ${store.rps.toFixed(0)} req/s, ${storeCpu.toFixed(0)} µs CPU per request`,
+    );
+    if (bare) {
+      const bareCpu = (1e6 * bare.cpuSeconds) / bare.requests;
+      const ceiling = bareCpu / (bareCpu + storeCpu);
+      console.log(
+        `ceiling for one core: bare HTTP ${bareCpu.toFixed(0)} µs + store ${storeCpu.toFixed(0)} µs per request → ` +
+          `at most ${(100 * ceiling).toFixed(1)}% of the bare server's requests/s with a SCIM layer that cost nothing`,
+      );
+    }
+  }
   const strip = (r) => r && { ...r, userIds: undefined, failed: r.failed.length ? r.failed : undefined };
-  console.log(JSON.stringify({ options: o, bare: strip(bare), dirsync: strip(dirsync), ratio: bare && dirsync ? dirsync.rps / bare.rps : undefined }));
+  console.log(JSON.stringify({ options: o, bare: strip(bare), store, dirsync: strip(dirsync), ratio: bare && dirsync ? dirsync.rps / bare.rps : undefined }));
   process.exitCode = ok ? 0 : 1;
 }
 
 if (process.argv[2] === '--bare-server') bareServer();
+else if (process.argv[2] === '--store-alone') await storeAlone(process.argv[3], JSON.parse(process.argv[4]));
 else await main();

@@ -344,6 +344,46 @@ describe('bad input never gives a 5xx', () => {
   });
 });
 
+describe('request targets', () => {
+  beforeEach(async () => {
+    fx = await startFixture();
+  });
+
+  /** One raw request with `target` as the request line's target, as a proxy or an odd client may send it. */
+  const raw = (target: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(fx.server.url);
+      const req = http.request(
+        { host: hostname, port, path: target, headers: { Authorization: `Bearer ${fx.code}`, Connection: 'close' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('reads the query of origin-form and absolute-form targets alike, and ignores a fragment', async () => {
+    const c = client();
+    await c.createUser(entraUser('target'));
+    const filter = `filter=${encodeURIComponent(`userName eq "${entraUser('target').userName}"`)}`;
+    for (const target of [
+      `/scim/v2/Users?aadOptscim062020&${filter}`,
+      `${fx.server.url}/scim/v2/Users?aadOptscim062020&${filter}`,
+      `/scim/v2/Users?${filter}#fragment`,
+    ]) {
+      const res = await raw(target);
+      expect(res.status, target).toBe(200);
+      expect(JSON.parse(res.body).totalResults, target).toBe(1);
+    }
+    // A fragment is not part of the path: /scim/v2/Users#x is the collection, not a user "x".
+    expect((await raw('/scim/v2/Users#x')).status).toBe(200);
+    expect(fx.logs.some((l) => / 5\d\d /.test(l))).toBe(false);
+  });
+});
+
 describe('shutdown', () => {
   it('lets an in-flight request finish, then stops accepting', async () => {
     fx = await startFixture();
