@@ -17,6 +17,7 @@ import {
   type GroupData,
   type GroupMember,
   type GroupRecord,
+  type GroupWriteResult,
   type GroupSummary,
   type ImportMode,
   type Page,
@@ -627,17 +628,28 @@ export class SqliteDirectory implements DirectoryStore {
    * set-based statement whose cost follows the number of ids given, not the group's size.
    * Returns how many were new.
    */
-  private addMembers(groupId: string, memberIds: Iterable<string>, mode: ImportMode): number {
+  private addMembers(groupId: string, memberIds: Iterable<string>, mode: ImportMode, unknown?: string[]): number {
     const ids = [...memberIds].filter((id) => typeof id === 'string' && id !== groupId);
     if (!ids.length) return 0;
     const v = this.visible(mode);
-    return this.sql(
+    const json = JSON.stringify(ids);
+    const added = this.sql(
       `INSERT INTO group_members (group_id, member_id)
        SELECT ?, j.value FROM json_each(?) AS j
        WHERE EXISTS (SELECT 1 FROM users WHERE id = j.value${v})
           OR EXISTS (SELECT 1 FROM groups WHERE id = j.value${v})
        ON CONFLICT DO NOTHING`,
-    ).run(groupId, JSON.stringify(ids)).changes;
+    ).run(groupId, json).changes;
+    // Fewer added than given: some were members already (Entra re-sends them) or name nothing.
+    if (unknown && added < ids.length) {
+      const missing = this.sql(
+        `SELECT j.value FROM json_each(?) AS j
+         WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = j.value${v})
+           AND NOT EXISTS (SELECT 1 FROM groups WHERE id = j.value${v})`,
+      ).pluck().all(json) as string[];
+      unknown.push(...missing);
+    }
+    return added;
   }
 
   private removeMembers(groupId: string, memberIds: Iterable<string>): number {
@@ -649,7 +661,7 @@ export class SqliteDirectory implements DirectoryStore {
     ).changes;
   }
 
-  async createGroup(data: GroupData, members: string[], options: WriteOptions): Promise<CreateResult<GroupRecord>> {
+  async createGroup(data: GroupData, members: string[], options: WriteOptions): Promise<CreateResult<GroupWriteResult>> {
     requireText(data.displayName, 'displayName');
     const at = options.now.toISOString();
     return this.write(() => {
@@ -668,13 +680,15 @@ export class SqliteDirectory implements DirectoryStore {
         id = newId();
         this.writeGroup(id, data, 'entra', at, true);
       }
-      const added = this.addMembers(id, new Set(members), options.mode);
+      const unknownMembers: string[] = [];
+      const added = this.addMembers(id, new Set(members), options.mode, unknownMembers);
       if (added) this.sql('UPDATE groups SET member_count = member_count + ? WHERE id = ?').run(added, id);
-      return { record: toGroup(this.sql(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = ?`).get(id) as GroupRow), linked };
+      const record = toGroup(this.sql(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = ?`).get(id) as GroupRow);
+      return { record: { ...record, unknownMembers }, linked };
     });
   }
 
-  async updateGroup(id: string, change: GroupChange, options: WriteOptions): Promise<GroupRecord | undefined> {
+  async updateGroup(id: string, change: GroupChange, options: WriteOptions): Promise<GroupWriteResult | undefined> {
     const at = options.now.toISOString();
     return this.write(() => {
       const row = this.sql(`SELECT ${GROUP_COLUMNS} FROM groups WHERE id = ?${this.visible(options.mode)}`).get(id) as
@@ -698,11 +712,12 @@ export class SqliteDirectory implements DirectoryStore {
       // A member-only change (Entra's usual group PATCH) leaves the group's attributes as they are.
       if (attributes || row.source !== 'entra') this.writeGroup(id, data, 'entra', at, false);
       let delta = 0;
+      const unknownMembers: string[] = [];
       if (change.replaceMembers) {
         delta -= this.sql('DELETE FROM group_members WHERE group_id = ?').run(id).changes;
-        delta += this.addMembers(id, new Set(change.replaceMembers), options.mode);
+        delta += this.addMembers(id, new Set(change.replaceMembers), options.mode, unknownMembers);
       }
-      if (change.addMembers?.length) delta += this.addMembers(id, change.addMembers, options.mode);
+      if (change.addMembers?.length) delta += this.addMembers(id, change.addMembers, options.mode, unknownMembers);
       if (change.removeMembers?.length) delta -= this.removeMembers(id, change.removeMembers);
       this.sql('UPDATE groups SET member_count = member_count + ?, updated_at = ? WHERE id = ?').run(delta, at, id);
       return {
@@ -714,6 +729,7 @@ export class SqliteDirectory implements DirectoryStore {
         data,
         createdAt: row.created_at,
         updatedAt: at,
+        unknownMembers,
       };
     });
   }

@@ -133,6 +133,15 @@ export interface GroupRecord {
   updatedAt: string;
 }
 
+/** A group as written by createGroup / updateGroup. */
+export interface GroupWriteResult extends GroupRecord {
+  /**
+   * Member ids of the request that name no user or group this import mode lets Entra see: they
+   * were ignored (Entra may name a user it never provisioned here, or one deleted since).
+   */
+  unknownMembers: string[];
+}
+
 export interface GroupMember {
   value: string;
   type: 'User' | 'Group';
@@ -209,9 +218,9 @@ export interface DirectoryWriter {
   getGroup(id: string, mode: ImportMode): Promise<GroupRecord | undefined>;
   groupMembers(id: string): Promise<GroupMember[]>;
   queryGroups(conditions: GroupCondition[], page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>>;
-  createGroup(data: GroupData, members: string[], options: WriteOptions): Promise<CreateResult<GroupRecord>>;
+  createGroup(data: GroupData, members: string[], options: WriteOptions): Promise<CreateResult<GroupWriteResult>>;
   /** Cost is proportional to the change, not to the group's size (except replaceMembers). */
-  updateGroup(id: string, change: GroupChange, options: WriteOptions): Promise<GroupRecord | undefined>;
+  updateGroup(id: string, change: GroupChange, options: WriteOptions): Promise<GroupWriteResult | undefined>;
   deleteGroup(id: string, mode: ImportMode): Promise<boolean>;
 
   /** Adds an administrator's users and groups (source 'admin') in one transaction. */

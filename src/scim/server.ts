@@ -280,7 +280,20 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
     throw methodNotAllowed(id ? 'GET, PUT, PATCH, DELETE' : 'GET, POST');
   }
 
-  async function groups(req: http.IncomingMessage, id: string | undefined, params: URLSearchParams, base: string): Promise<Reply> {
+  /** Member ids a group write ignored (no such user or group) go into the request's log line. */
+  function noteUnknownMembers(unknown: string[], notes: string[]): void {
+    if (!unknown.length) return;
+    const shown = unknown.slice(0, 3).map((m) => sanitizePath(m).slice(0, 64));
+    notes.push(`members-ignored=${unknown.length} (unknown ids: ${shown.join(', ')}${unknown.length > 3 ? ', …' : ''})`);
+  }
+
+  async function groups(
+    req: http.IncomingMessage,
+    id: string | undefined,
+    params: URLSearchParams,
+    base: string,
+    notes: string[],
+  ): Promise<Reply> {
     const write = () => ({ mode: mode(), now: now() });
     const attributes = listParam(params, 'attributes');
     const excluded = listParam(params, 'excludedAttributes');
@@ -308,6 +321,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
         if (id) break;
         const { data, members } = groupFromResource(await readJson(req, limit));
         const { record } = await store.createGroup(data, members, write());
+        noteUnknownMembers(record.unknownMembers, notes);
         const body = await render(record);
         return { status: 201, body, headers: { Location: `${base}/Groups/${record.id}` } };
       }
@@ -320,6 +334,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
           write(),
         );
         if (!group) throw missing();
+        noteUnknownMembers(group.unknownMembers, notes);
         return { status: 200, body: await render(group) };
       }
       case 'PATCH': {
@@ -327,6 +342,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
         const change = groupChangeFromPatch(parsePatchRequest(await readJson(req, limit)));
         const group = await store.updateGroup(id, change, write());
         if (!group) throw missing();
+        noteUnknownMembers(group.unknownMembers, notes);
         return { status: 204 };
       }
       case 'DELETE': {
@@ -366,7 +382,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       case 'users':
         return users(req, id, params, base);
       case 'groups':
-        return groups(req, id, params, base);
+        return groups(req, id, params, base, notes);
       case 'serviceproviderconfig':
       case 'serviceproviderconfigs':
         readOnly();

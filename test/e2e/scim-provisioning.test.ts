@@ -101,10 +101,16 @@ describe.each<Dialect>(['legacy', 'aadOptscim062020'])('Entra provisioning cycle
     const add = await c.addMembers(gid, ids);
     expect(add.status).toBe(204);
     expect(add.text).toBe('');
-    // Entra re-sends members it has already added: nothing changes, nothing fails.
+    // Entra re-sends members it has already added: nothing changes, nothing fails, nothing is noted.
     expect((await c.addMembers(gid, ids.slice(0, 2))).status).toBe(204);
+    // An id that names nothing here is ignored (the others are added); the log line says which.
+    expect((await c.addMembers(gid, [ids[0]!, 'no-such-user-1'])).status).toBe(204);
     const withMembers = (await c.getGroup(gid, true)).body;
     expect(withMembers.members.map((m: { value: string }) => m.value).sort()).toEqual([...ids].sort());
+    await new Promise((r) => setTimeout(r, 20)); // log lines are written when a response has gone
+    const ignored = fx.logs.filter((l) => l.includes('members-ignored'));
+    expect(ignored).toHaveLength(1);
+    expect(ignored[0]).toMatch(/^PATCH \/scim\/v2\/Groups\/\S+ 204 .*members-ignored=1 \(unknown ids: no-such-user-1\)$/);
     expect((await c.getGroup(gid)).body).not.toHaveProperty('members');
 
     expect((await c.removeMembers(gid, [ids[1]!, ids[3]!])).status).toBe(204);
