@@ -192,8 +192,7 @@ export class SqliteDirectory implements DirectoryStore {
 
   private openBatch(): WriteBatch {
     this.sql('BEGIN IMMEDIATE').run();
-    this.codeVersionChecked = false;
-    this.checkCodeVersion(); // see findSecretCodeByHash
+    this.readCodeVersion(); // see findSecretCodeByHash
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const done = new Promise<void>((res, rej) => {
@@ -351,6 +350,11 @@ export class SqliteDirectory implements DirectoryStore {
     setImmediate(() => {
       this.codeVersionChecked = false;
     });
+    this.readCodeVersion();
+  }
+
+  /** Drops the cached code rows if another connection has committed since the last read. */
+  private readCodeVersion(): void {
     const version = this.sql('PRAGMA data_version').pluck().get();
     if (version !== this.codeCacheVersion) {
       this.codeCache.clear();

@@ -2,16 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../../src/cli/context.js';
 import { generateSecretCode } from '../../src/secrets/code.js';
-
-class Sink extends PassThrough {
-  text = '';
-  isTTY = false;
-  constructor() {
-    super();
-    this.setEncoding('utf8');
-    this.on('data', (c: string) => (this.text += c));
-  }
-}
+import { Sink } from '../support/sink.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 

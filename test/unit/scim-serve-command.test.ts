@@ -9,16 +9,7 @@ import { statePaths } from '../../src/config/paths.js';
 import { openSqliteDirectory } from '../../src/directory/sqlite.js';
 import { EntraProvisioningClient, entraUser } from '../support/entra-provisioning-client.js';
 import { issueCode } from '../support/scim-fixture.js';
-
-class Sink extends PassThrough {
-  text = '';
-  isTTY = false;
-  constructor() {
-    super();
-    this.setEncoding('utf8');
-    this.on('data', (c: string) => (this.text += c));
-  }
-}
+import { Sink } from '../support/sink.js';
 
 let dir: string;
 let abort: AbortController;
