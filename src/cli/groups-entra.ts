@@ -1,5 +1,6 @@
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import { configStore } from './common.js';
+import { openGraph } from './graph.js';
 import type { Context } from './context.js';
 
 export interface EntraListOptions {
@@ -23,37 +24,7 @@ export const entraGroupJson = (g: { id: string; displayName: string }) => ({
  */
 export async function listFromEntra(options: EntraListOptions, ctx: Context): Promise<ExitCodeValue> {
   const profile = configStore(ctx).profile(ctx.profile);
-  const [{ graphTokenSource }, { GraphClient }, { createHttpClient }, { endpointsFor }] = await Promise.all([
-    import('../entra/signin.js'),
-    import('../entra/graph.js'),
-    import('../entra/http.js'),
-    import('../entra/clouds.js'),
-  ]);
-  const debug = (line: string) => ctx.out.debug(line);
-  const http = createHttpClient(ctx.env, { debug });
-  const { source, cloud } = graphTokenSource({
-    tenant: profile.tenant,
-    env: ctx.env,
-    cachePath: ctx.paths.signInCache,
-    signal: ctx.signal,
-    debug,
-    warn: (line) => ctx.out.warn(line),
-    http,
-  });
-  let token: Promise<string> | undefined;
-  const graph = new GraphClient({
-    baseUrl: endpointsFor(cloud, ctx.env).graph,
-    http,
-    getToken: (force) => {
-      if (force || !token) {
-        token = source.getToken();
-        token.catch(() => (token = undefined));
-      }
-      return token;
-    },
-    signal: ctx.signal,
-    debug,
-  });
+  const { graph } = await openGraph(ctx, profile);
   // Fetch the first page before writing anything, so a sign-in error never leaves half a JSON array.
   const pages = graph.groupPages({ filter: options.filter });
   const first = await pages.next();

@@ -1,21 +1,18 @@
-import http from 'node:http';
-import https from 'node:https';
-import tls from 'node:tls';
-import net from 'node:net';
+import { EnvHttpProxyAgent, fetch as undiciFetch, type Response as UndiciResponse } from 'undici';
 import { InterruptedError, OperationError } from '../errors.js';
 
 /**
- * The one HTTP client for every Microsoft call (sign-in via msal's networkClient, discovery, Graph).
+ * The one HTTP transport for every Microsoft call: sign-in (msal's networkClient), tenant discovery
+ * and Microsoft Graph (the graph client's terminal handler).
  *
- * Node 20's built-in fetch ignores HTTPS_PROXY / HTTP_PROXY / NO_PROXY, and undici (which could
- * honour them) is bundled but not importable. So this client uses node:http/node:https directly and,
- * when a proxy applies, opens a CONNECT tunnel through it and runs TLS to the real host inside the
- * tunnel — the proxy never sees the traffic, and the certificate checked is the real host's.
- * Certificates are verified by Node's defaults plus NODE_EXTRA_CA_CERTS; nothing here disables it.
+ * undici's fetch with its EnvHttpProxyAgent: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case) are
+ * honoured the way undici documents them, HTTPS goes through a CONNECT tunnel so the proxy never sees
+ * the traffic, and certificates are verified by Node's defaults plus NODE_EXTRA_CA_CERTS. Nothing
+ * here turns verification off. Every request has a timeout; failures are explained in words.
  */
 
 export interface HttpRequestInit {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
   /** The whole request, connect to last byte. Default 30 s. */
@@ -31,7 +28,11 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
-export type HttpClient = (url: string, init?: HttpRequestInit) => Promise<HttpResponse>;
+/** Buffered requests (discovery, sign-in); `fetch` streams the body (Graph). */
+export interface HttpClient {
+  (url: string, init?: HttpRequestInit): Promise<HttpResponse>;
+  fetch(url: string, init?: HttpRequestInit): Promise<UndiciResponse>;
+}
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -40,45 +41,28 @@ export interface HttpClientOptions {
   debug?: (line: string) => void;
 }
 
-/** The proxy URL for `target`, from HTTPS_PROXY/HTTP_PROXY (either case), unless NO_PROXY matches. */
-export function proxyFor(target: URL, env: NodeJS.ProcessEnv): URL | undefined {
-  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
-  const raw =
-    target.protocol === 'https:' ? pick('HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy') : pick('HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy');
-  if (!raw) return undefined;
-  if (noProxyMatches(target, pick('NO_PROXY', 'no_proxy') ?? '')) return undefined;
-  try {
-    return new URL(raw.includes('://') ? raw : `http://${raw}`);
-  } catch {
-    throw new OperationError(`The proxy setting "${redactUrl(raw)}" is not a URL.`, {
-      hint: 'Set HTTPS_PROXY to a URL such as http://proxy.example.com:3128, or unset it.',
-    });
-  }
-}
-
-/** NO_PROXY: comma/space separated hosts, ".suffix" or "suffix" domain matches, optional :port, or "*". */
-export function noProxyMatches(target: URL, noProxy: string): boolean {
-  const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-  for (const entry of noProxy.split(/[\s,]+/).filter(Boolean)) {
-    if (entry === '*') return true;
-    let pattern = entry.toLowerCase();
-    let entryPort: string | undefined;
-    const m = /^(.*?)(?::(\d+))?$/.exec(pattern.replace(/^\[|\](?=:|$)/g, ''));
-    if (m && m[2] && !pattern.includes('::')) {
-      pattern = m[1]!;
-      entryPort = m[2];
-    }
-    pattern = pattern.replace(/^\*?\./, '.');
-    if (entryPort && entryPort !== port) continue;
-    if (pattern.startsWith('.') ? host.endsWith(pattern) || host === pattern.slice(1) : host === pattern || host.endsWith(`.${pattern}`)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 const redactUrl = (value: string) => value.replace(/\/\/[^@/]*@/, '//***@');
+
+/** The proxy settings of `env` (not process.env: tests hand in their own), normalised for undici. */
+export function proxySettings(env: NodeJS.ProcessEnv): { httpProxy: string; httpsProxy: string; noProxy: string } {
+  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '') ?? '';
+  const url = (raw: string, variable: string) => {
+    if (!raw) return '';
+    const value = raw.includes('://') ? raw : `http://${raw}`;
+    try {
+      return new URL(value).href;
+    } catch {
+      throw new OperationError(`The proxy setting ${variable}="${redactUrl(raw)}" is not a URL.`, {
+        hint: `Set ${variable} to a URL such as http://proxy.example.com:3128, or unset it.`,
+      });
+    }
+  };
+  return {
+    httpProxy: url(pick('http_proxy', 'HTTP_PROXY'), 'HTTP_PROXY'),
+    httpsProxy: url(pick('https_proxy', 'HTTPS_PROXY'), 'HTTPS_PROXY'),
+    noProxy: pick('no_proxy', 'NO_PROXY'),
+  };
+}
 
 const TLS_TRUST_CODES = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -92,12 +76,22 @@ const TLS_TRUST_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** The innermost error with a code: undici wraps socket errors in "fetch failed". */
+function rootCause(error: unknown): NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string } {
+  let e = error as NodeJS.ErrnoException & { cause?: unknown };
+  for (let i = 0; i < 5 && e && !e.code && e.cause; i++) e = e.cause as typeof e;
+  return e as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+}
+
 /** Turns a socket-level failure into a message that explains the network and what to do. */
-export function explainNetworkError(error: unknown, target: URL, proxy: URL | undefined): OperationError {
-  const e = error as NodeJS.ErrnoException & { reason?: string };
-  const code = e.code ?? '';
+export function explainNetworkError(error: unknown, target: URL, env: NodeJS.ProcessEnv): OperationError {
+  const e = rootCause(error);
+  const code = e?.code ?? '';
   const host = target.host;
-  const via = proxy ? ` through the proxy ${redactUrl(proxy.origin)}` : '';
+  const proxies = proxySettings(env);
+  const proxyUrl = target.protocol === 'https:' ? proxies.httpsProxy || proxies.httpProxy : proxies.httpProxy;
+  const proxy = proxyUrl ? new URL(proxyUrl) : undefined;
+  const atProxy = Boolean(proxy && e?.address && String(e.port) === (proxy.port || '80') && (e.address === proxy.hostname || proxy.hostname === 'localhost'));
   const details = { host, code: code || undefined, proxy: proxy ? redactUrl(proxy.origin) : undefined };
   if (TLS_TRUST_CODES.has(code)) {
     return new OperationError(`The TLS certificate of ${host} is not trusted (${code}).`, {
@@ -108,165 +102,138 @@ export function explainNetworkError(error: unknown, target: URL, proxy: URL | un
       cause: error,
     });
   }
+  if (/Proxy response \((\d+)\)/.test(e?.message ?? '') || code === 'UND_ERR_PRX_TLS') {
+    const status = /Proxy response \((\d+)\)/.exec(e?.message ?? '')?.[1];
+    return new OperationError(`The proxy ${proxy ? redactUrl(proxy.origin) : ''} refused to connect to ${host}${status ? ` (HTTP ${status})` : ''}.`, {
+      hint: 'Check the proxy address and credentials in HTTPS_PROXY, or add the host to NO_PROXY.',
+      details,
+      cause: error,
+    });
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new OperationError(`Cannot resolve ${proxy && code ? proxy.hostname : target.hostname} (DNS ${code}).`, {
+    return new OperationError(`Cannot resolve ${e.hostname ?? target.hostname} (DNS ${code}).`, {
       hint: proxy ? 'Check HTTPS_PROXY / HTTP_PROXY.' : 'Check the network and DNS, or set HTTPS_PROXY if this network requires a proxy.',
       details,
       cause: error,
     });
   }
   if (code === 'ECONNREFUSED') {
-    return new OperationError(`Connection to ${proxy ? redactUrl(proxy.host) : host} was refused${proxy ? ' (the proxy)' : ''}.`, {
-      hint: proxy ? 'Check that the proxy in HTTPS_PROXY is running, or set NO_PROXY for this host.' : 'Check the endpoint and the network (and DIRSYNC_LOGIN_ENDPOINT / DIRSYNC_GRAPH_ENDPOINT if set).',
+    return new OperationError(`Connection to ${atProxy ? `${redactUrl(proxy!.host)} (the proxy)` : host} was refused.`, {
+      hint: atProxy
+        ? 'Check that the proxy in HTTPS_PROXY is running, or set NO_PROXY for this host.'
+        : 'Check the endpoint and the network (and DIRSYNC_LOGIN_ENDPOINT / DIRSYNC_GRAPH_ENDPOINT if set).',
       details,
       cause: error,
     });
   }
-  if (code === 'ETIMEDOUT' || code === 'ERR_TIMEOUT') {
+  const via = proxy ? ` (proxy ${redactUrl(proxy.origin)} configured)` : '';
+  if (code === 'ETIMEDOUT' || code === 'ERR_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new OperationError(`No answer from ${host}${via} in time.`, {
       hint: 'Check the network or firewall (outbound HTTPS to Microsoft must be allowed), or set HTTPS_PROXY.',
       details,
       cause: error,
     });
   }
-  if (code === 'ERR_PROXY') {
-    return new OperationError(`The proxy ${proxy ? redactUrl(proxy.origin) : ''} refused to connect to ${host}: ${e.reason ?? e.message}.`, {
-      hint: 'Check the proxy address and credentials in HTTPS_PROXY, or add the host to NO_PROXY.',
-      details,
-      cause: error,
-    });
-  }
-  if (code === 'ECONNRESET' || code === 'EPIPE') {
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
     return new OperationError(`The connection to ${host}${via} was reset.`, {
       hint: 'A proxy or firewall may be closing connections; try again, or check HTTPS_PROXY.',
-      details,
+      details: { ...details, code: code === 'UND_ERR_SOCKET' ? 'ECONNRESET' : code },
       cause: error,
     });
   }
-  return new OperationError(`The request to ${host}${via} failed: ${e.message}.`, {
+  return new OperationError(`The request to ${host}${via} failed: ${e?.message ?? String(error)}.`, {
     hint: 'Check the network, proxy settings (HTTPS_PROXY / NO_PROXY) and try again.',
     details,
     cause: error,
   });
 }
 
-function tunnel(proxy: URL, target: URL, signal: AbortSignal): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const port = target.port || '443';
-    const authority = `${target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname}:${port}`;
-    const headers: Record<string, string> = { Host: authority };
-    if (proxy.username) {
-      headers['Proxy-Authorization'] =
-        `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
-    }
-    const connect = (proxy.protocol === 'https:' ? https : http).request({
-      host: proxy.hostname,
-      port: proxy.port || (proxy.protocol === 'https:' ? 443 : 80),
-      method: 'CONNECT',
-      path: authority,
-      headers,
-      signal,
-    });
-    connect.once('connect', (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        reject(Object.assign(new Error(`proxy answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim()), { code: 'ERR_PROXY', reason: `HTTP ${res.statusCode}` }));
-        return;
-      }
-      const secure = tls.connect({
-        socket,
-        servername: net.isIP(target.hostname) ? undefined : target.hostname,
-        ALPNProtocols: ['http/1.1'],
-      });
-      secure.once('secureConnect', () => resolve(secure));
-      secure.once('error', reject);
-    });
-    connect.once('error', reject);
-    connect.end();
-  });
-}
-
 /**
- * Creates the proxy-aware client. One keep-alive agent per client: Graph paging reuses connections.
+ * Creates the client. One undici dispatcher per client, so Graph paging reuses its connections.
  */
 export function createHttpClient(env: NodeJS.ProcessEnv, options: HttpClientOptions = {}): HttpClient {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
-  const plainAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  return async (url, init = {}) => {
+  const proxies = proxySettings(env);
+  const dispatcher = new EnvHttpProxyAgent({ ...proxies, connections: 8 });
+  if (proxies.httpsProxy || proxies.httpProxy) {
+    options.debug?.(
+      `proxy: ${redactUrl(proxies.httpsProxy || proxies.httpProxy)}${proxies.noProxy ? ` (NO_PROXY: ${proxies.noProxy})` : ''}`,
+    );
+  }
+
+  const send = async (url: string, init: HttpRequestInit = {}): Promise<UndiciResponse> => {
     const target = new URL(url);
-    const proxy = proxyFor(target, env);
     const method = init.method ?? 'GET';
-    const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    options.debug?.(`${method} ${target.origin}${target.pathname}${proxy ? ` via proxy ${redactUrl(proxy.origin)}` : ''}`);
+    options.debug?.(`${method} ${target.origin}${target.pathname}`);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(Object.assign(new Error('timeout'), { code: 'ERR_TIMEOUT' })), timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(Object.assign(new Error('timeout'), { code: 'ERR_TIMEOUT' })),
+      init.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    );
     timer.unref?.();
     const onAbort = () => controller.abort(init.signal?.reason ?? new InterruptedError());
     if (init.signal?.aborted) onAbort();
     init.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const headers: Record<string, string> = { ...init.headers };
-      if (init.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(init.body));
-      let request: http.ClientRequest;
-      if (proxy && target.protocol === 'https:') {
-        const socket = await tunnel(proxy, target, controller.signal);
-        request = http.request({
-          host: target.hostname,
-          port: target.port || 443,
-          path: `${target.pathname}${target.search}`,
-          method,
-          headers: { Host: target.host, ...headers },
-          createConnection: () => socket,
-          signal: controller.signal,
-        });
-      } else if (proxy) {
-        request = http.request({
-          host: proxy.hostname,
-          port: proxy.port || 80,
-          path: target.href,
-          method,
-          headers: { Host: target.host, ...headers },
-          signal: controller.signal,
-        });
-      } else {
-        request = (target.protocol === 'https:' ? https : http).request(target, {
-          method,
-          headers,
-          agent: target.protocol === 'https:' ? agent : plainAgent,
-          signal: controller.signal,
-        });
-      }
-      return await new Promise<HttpResponse>((resolve, reject) => {
-        request.once('error', reject);
-        request.once('response', (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.once('error', reject);
-          res.once('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const hdrs: Record<string, string> = {};
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) hdrs[k] = Array.isArray(v) ? v.join(', ') : v;
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: hdrs,
-              text,
-              json<T>() {
-                return JSON.parse(text) as T;
-              },
-            });
-          });
-        });
-        request.end(init.body);
-      });
-    } catch (error) {
-      if (init.signal?.aborted) throw init.signal.reason instanceof Error ? init.signal.reason : new InterruptedError();
-      const reason = controller.signal.aborted ? (controller.signal.reason as Error) : error;
-      throw explainNetworkError(reason, target, proxy);
-    } finally {
+    const done = () => {
       clearTimeout(timer);
       init.signal?.removeEventListener('abort', onAbort);
+    };
+    try {
+      const response = await undiciFetch(target, {
+        method,
+        headers: init.headers,
+        body: init.body,
+        dispatcher,
+        signal: controller.signal,
+        redirect: 'manual',
+      });
+      // The timeout keeps running until the body has been read (or the stream is dropped).
+      return wrapBody(response, done, (error) => fail(error, target, init, controller));
+    } catch (error) {
+      done();
+      throw fail(error, target, init, controller);
     }
   };
+
+  const fail = (error: unknown, target: URL, init: HttpRequestInit, controller: AbortController): Error => {
+    if (init.signal?.aborted) return init.signal.reason instanceof Error ? init.signal.reason : new InterruptedError();
+    const reason = controller.signal.aborted ? (controller.signal.reason as Error) : error;
+    return explainNetworkError(reason, target, env);
+  };
+
+  const client = (async (url: string, init: HttpRequestInit = {}): Promise<HttpResponse> => {
+    const response = await send(url, init);
+    const text = await response.text();
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, key) => (headers[key] = value));
+    return {
+      status: response.status,
+      headers,
+      text,
+      json<T>() {
+        return JSON.parse(text) as T;
+      },
+    };
+  }) as HttpClient;
+  client.fetch = send;
+  return client;
+}
+
+/** Calls `done` once the body is consumed or fails, and explains a failure while reading it. */
+function wrapBody(response: UndiciResponse, done: () => void, explain: (error: unknown) => Error): UndiciResponse {
+  const read = <K extends 'text' | 'json' | 'arrayBuffer'>(key: K) => {
+    const original = (response[key] as () => Promise<unknown>).bind(response);
+    return async () => {
+      try {
+        return await original();
+      } catch (error) {
+        throw explain(error);
+      } finally {
+        done();
+      }
+    };
+  };
+  if (!response.body) done();
+  return Object.assign(response, { text: read('text'), json: read('json'), arrayBuffer: read('arrayBuffer') }) as UndiciResponse;
 }
 
 /** Waits `ms`, or rejects when `signal` aborts. */

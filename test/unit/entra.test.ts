@@ -6,16 +6,20 @@ import { AuthError, OperationError, UsageError } from '../../src/errors.js';
 import { aadstsCode, authFailure, describeFailure, supportIds } from '../../src/entra/aadsts.js';
 import { fileCachePlugin } from '../../src/entra/cache.js';
 import { detectCloud, discoverTenant, parseTenantOrDomain } from '../../src/entra/discovery.js';
-import { GraphClient, retryAfterMs } from '../../src/entra/graph.js';
-import { noProxyMatches, proxyFor, type HttpClient, type HttpResponse } from '../../src/entra/http.js';
+import { GraphClient } from '../../src/entra/graph.js';
+import { proxySettings, type HttpClient } from '../../src/entra/http.js';
 import { Loopback } from '../../src/entra/loopback.js';
 import { browserUnavailable } from '../../src/cli/consent.js';
 import { startFakeEntra, TENANTS, type FakeEntra } from '../support/fake-entra/index.js';
 
-const response = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return { status, headers, text, json: <T>() => JSON.parse(text) as T };
-};
+const response = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+/** A transport that answers Graph's requests from `answer` (the Graph client uses its streaming `fetch`). */
+const transport = (answer: (url: string, init: { method?: string; headers?: Record<string, string> }) => Response | Promise<Response>): HttpClient =>
+  Object.assign(async () => {
+    throw new Error('not used by Graph');
+  }, { fetch: async (url: string, init: { method?: string; headers?: Record<string, string> } = {}) => answer(url, init) as never }) as unknown as HttpClient;
 
 describe('AADSTS catalogue', () => {
   it('reads the code from error_codes or the description, and the support IDs from Entra\'s text', () => {
@@ -66,11 +70,16 @@ describe('tenant discovery', () => {
   beforeAll(async () => {
     fake = await startFakeEntra({ caDir: fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-disc-ca-')) });
     // The test process cannot trust the per-run CA through NODE_EXTRA_CA_CERTS; use the fake's CA-aware fetch.
-    http = async (url, init = {}) => {
-      const res = await fake.fetch(url, { method: init.method, headers: init.headers, body: init.body });
-      const text = await res.text();
-      return response(res.status, text, Object.fromEntries(res.headers));
-    };
+    const send = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+      fake.fetch(url, { method: init.method, headers: init.headers, body: init.body });
+    http = Object.assign(
+      async (url: string, init = {}) => {
+        const res = await send(url, init);
+        const text = await res.text();
+        return { status: res.status, headers: Object.fromEntries(res.headers), text, json: <T>() => JSON.parse(text) as T };
+      },
+      { fetch: send as never },
+    ) as HttpClient;
   });
   afterAll(async () => fake?.close());
   const env = (cloud: 'global' | 'usgov' = 'global') => fake.env(cloud);
@@ -111,57 +120,71 @@ describe('tenant discovery', () => {
 });
 
 describe('proxy settings', () => {
-  const u = (s: string) => new URL(s);
-  it('HTTPS_PROXY for https, HTTP_PROXY for http, either case; NO_PROXY wins', () => {
-    expect(proxyFor(u('https://login.microsoftonline.com/x'), { HTTPS_PROXY: 'http://proxy:3128' })?.host).toBe('proxy:3128');
-    expect(proxyFor(u('https://login.microsoftonline.com/x'), { https_proxy: 'proxy:3128' })?.href).toBe('http://proxy:3128/');
-    expect(proxyFor(u('https://login.microsoftonline.com/x'), { HTTP_PROXY: 'http://proxy:3128' })).toBeUndefined();
-    expect(proxyFor(u('https://graph.microsoft.com/'), { HTTPS_PROXY: 'http://p:1', NO_PROXY: '.microsoft.com' })).toBeUndefined();
-    expect(noProxyMatches(u('https://graph.microsoft.com/'), 'microsoft.com')).toBe(true);
-    expect(noProxyMatches(u('https://notmicrosoft.com/'), 'microsoft.com')).toBe(false);
-    expect(noProxyMatches(u('https://127.0.0.1:8443/'), '127.0.0.1:9999')).toBe(false);
-    expect(noProxyMatches(u('https://127.0.0.1:8443/'), 'localhost, 127.0.0.1:8443')).toBe(true);
-    expect(noProxyMatches(u('https://anything/'), '*')).toBe(true);
+  it('come from the given environment (either case), a scheme-less proxy gets http://, a bad one is explained', () => {
+    expect(proxySettings({ HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: '.microsoft.com' })).toEqual({
+      httpProxy: '',
+      httpsProxy: 'http://proxy:3128/',
+      noProxy: '.microsoft.com',
+    });
+    expect(proxySettings({ https_proxy: 'proxy:3128', http_proxy: 'http://p2:8080' })).toEqual({
+      httpProxy: 'http://p2:8080/',
+      httpsProxy: 'http://proxy:3128/',
+      noProxy: '',
+    });
+    expect(() => proxySettings({ HTTPS_PROXY: 'http://user:pw@[bad' })).toThrow(/HTTPS_PROXY="http:\/\/\*\*\*@\[bad" is not a URL/);
   });
 });
 
 describe('Graph client', () => {
   it('retries 429 with Retry-After a bounded number of times, then explains', async () => {
     let calls = 0;
-    const http: HttpClient = async () => {
+    const http = transport(() => {
       calls++;
       return response(429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'retry-after': '0' });
-    };
+    });
     const graph = new GraphClient({ baseUrl: 'https://graph.example', http, getToken: async () => 't', maxRetries: 3 });
     const e = await graph.organization().catch((x) => x);
     expect(e).toBeInstanceOf(OperationError);
     expect(e.message).toMatch(/HTTP 429 TooManyRequests/);
     expect(calls).toBe(4);
-    expect(retryAfterMs('120', 0, 60_000)).toBe(60_000);
-    expect(retryAfterMs('2', 0, 60_000)).toBe(2000);
-    expect(retryAfterMs(undefined, 3, 60_000)).toBe(8000);
+    // A hostile Retry-After (two minutes) waits at most maxRetryAfterSeconds (plus the SDK's < 1 s jitter).
+    calls = 0;
+    const started = Date.now();
+    const bounded = transport(() => (++calls === 1 ? response(503, { error: { code: 'serviceNotAvailable' } }, { 'retry-after': '120' }) : response(200, { value: [{ id: 'o' }] })));
+    const org = await new GraphClient({ baseUrl: 'https://graph.example', http: bounded, getToken: async () => 't', maxRetryAfterSeconds: 0 }).organization();
+    expect(org.id).toBe('o');
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('keeps nextLinks (and the token) on its own origin', async () => {
-    const seen: string[] = [];
-    const http: HttpClient = async (url) => {
-      seen.push(url);
+    const seen: { url: string; authorization?: string }[] = [];
+    const http = transport((url, init) => {
+      seen.push({ url, authorization: init.headers?.authorization });
       return seen.length === 1
-        ? response(200, { value: [{ id: '1', displayName: 'A' }], '@odata.nextLink': 'https://elsewhere.example/v1.0/groups?$skiptoken=x' })
+        ? response(200, { value: [{ id: '1', displayName: 'A' }], '@odata.nextLink': 'https://elsewhere.example/v1.0/groups?$select=id,displayName&$skiptoken=x' })
         : response(200, { value: [{ id: '2', displayName: 'B' }] });
-    };
+    });
     const graph = new GraphClient({ baseUrl: 'https://graph.example', http, getToken: async () => 't' });
     const names: string[] = [];
-    for await (const g of graph.groups()) names.push(g.displayName);
+    for await (const page of graph.groupPages()) names.push(...page.map((g) => g.displayName));
     expect(names).toEqual(['A', 'B']);
-    expect(seen[1]).toBe('https://graph.example/v1.0/groups?$skiptoken=x');
+    expect(seen.map((s) => s.url)).toEqual([
+      'https://graph.example/v1.0/groups?$select=id,displayName&$top=999',
+      'https://graph.example/v1.0/groups?$select=id,displayName&$skiptoken=x',
+    ]);
+    // The SDK only sends the token to hosts it knows: our Graph origin is one of them.
+    expect(seen.every((s) => s.authorization === 'Bearer t')).toBe(true);
   });
 
   it('403 is a consent problem (exit 4)', async () => {
-    const http: HttpClient = async () => response(403, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges' } });
-    const e = await new GraphClient({ baseUrl: 'https://g.example', http, getToken: async () => 't' }).organization().catch((x) => x);
+    const http = transport(() => response(403, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges' } }));
+    const graph = new GraphClient({ baseUrl: 'https://g.example', http, getToken: async () => 't' });
+    const e = await graph.organization().catch((x) => x);
     expect(e).toBeInstanceOf(AuthError);
     expect(e.hint).toMatch(/dirsync consent/);
+    const sync = await graph.get('/servicePrincipals/x/synchronization/jobs', { permission: 'Synchronization.ReadWrite.All' }).catch((x) => x);
+    expect(sync.message).toMatch(/lacks Synchronization\.ReadWrite\.All/);
+    expect(sync.hint).toMatch(/API permissions → Add a permission → Microsoft Graph → Synchronization\.ReadWrite\.All/);
   });
 });
 
