@@ -11,6 +11,7 @@ export const ExitCode = {
   securityCheck: 5,
   tokenExpiring: 10,
   tokenInvalid: 11,
+  provisioningUnhealthy: 12,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -58,7 +58,8 @@ export function buildProgram(
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 failed, 2 usage, 3 not configured, 4 sign-in/consent, 5 security check,\n' +
-        '            10 secret code expiring, 11 no valid secret code, 130 interrupted.',
+        '            10 secret code expiring, 11 no valid secret code, 12 provisioning quarantined or disabled,\n' +
+        '            130 interrupted.',
     );
 
   const act =
@@ -104,7 +105,10 @@ export function buildProgram(
     .description('issue a new Secret Code (valid six months)')
     .option('--grace <duration>', 'how long the previous code stays valid (0 revokes it at once)', '24h')
     .option('--if-expiring-within <duration>', 'renew only if no valid code or it expires within this window (for cron/CI)')
-    .action(act(async () => (await import('./token.js')).renew));
+    .option('--push', "save the new code in Entra's provisioning app (Test Connection, then Save); needs `provisioning link`")
+    .option('--restart-if-quarantined', 'with --push: lift a quarantine of the provisioning job afterwards')
+    .option('--show-secret', 'with --push: print the new code anyway (it is not needed, and stays out of CI logs by default)')
+    .action(act(async () => (await import('./token.js')).renew, { interruptGraceMs: 15_000 }));
   token
     .command('status')
     .alias('show')
@@ -115,6 +119,28 @@ export function buildProgram(
     .command('revoke')
     .description('revoke every Secret Code (Entra provisioning stops and is quarantined)')
     .action(act(async () => (await import('./token.js')).revoke));
+
+  const provisioning = program
+    .command('provisioning')
+    .description("Entra's provisioning job for this directory, through Microsoft Graph");
+  provisioning
+    .command('link')
+    .description('find the enterprise app whose provisioning pushes to the Tenant URL, and remember its job')
+    .option('--app <name|appId|objectId>', 'the enterprise app (display name, application ID or object ID)')
+    .action(act(async () => (await import('./provisioning.js')).link));
+  provisioning
+    .command('status')
+    .description("the job's state, quarantine and last cycles, and the Secret Code; exit 12 when quarantined or disabled")
+    .action(act(async () => (await import('./provisioning.js')).status));
+  provisioning
+    .command('test')
+    .description('Test Connection: Entra calls the Tenant URL with the saved Secret Code')
+    .action(act(async () => (await import('./provisioning.js')).test));
+  provisioning
+    .command('restart')
+    .description('lift a quarantine (or with --full, restart provisioning from scratch)')
+    .option('--full', 'the portal\'s "Restart provisioning": clear the job\'s state and re-evaluate everything')
+    .action(act(async () => (await import('./provisioning.js')).restart));
 
   const groups = program.command('groups').description('the groups in the directory');
   groups

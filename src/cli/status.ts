@@ -6,6 +6,7 @@ import { formatDay } from '../util/dates.js';
 import { DEFAULT_WARN_MS, secretCodeStatus } from '../secrets/policy.js';
 import { configStore, openDirectory, profileFlag, requireTenant } from './common.js';
 import type { Context } from './context.js';
+import type { ProfileConfig } from '../config/store.js';
 import { describeState } from './token.js';
 
 /** `dirsync status`: one screen about the profile. Exit 3 when it is not configured. */
@@ -31,6 +32,7 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
   const graphCredential = ci
     ? { source: 'environment', variable: ci.variable, clientId: ci.clientId }
     : { source: 'sign-in cache', present: fs.existsSync(ctx.paths.signInCache) };
+  const job = profile.provisioningJob ? await linkedJobState(ctx, profile) : null;
   const data = {
     profile: ctx.profile,
     configDir: ctx.paths.configDir,
@@ -43,6 +45,7 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
       : { state: 'not-granted' },
     graphCredential,
     tenantUrl: url,
+    provisioningJob: profile.provisioningJob ? { ...profile.provisioningJob, ...job } : null,
     secretCode: code,
     directory: counts,
   };
@@ -71,6 +74,14 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
             : 'none cached (`dirsync consent` signs in)',
       ],
       ['Tenant URL', url],
+      [
+        'Entra job',
+        !profile.provisioningJob
+          ? `not linked (\`dirsync provisioning link${profileFlag(ctx)}\`)`
+          : job?.state
+            ? `${job.state === 'Quarantine' || job.disabled ? s.red(job.state + (job.disabled ? ' (disabled)' : '')) : job.state} — ${profile.provisioningJob.displayName}`
+            : `${profile.provisioningJob.displayName}: state unavailable (${job?.error})`,
+      ],
       ['Secret Code', `${code.fingerprint ? `${code.fingerprint} ` : ''}${paint(describeState(code, ctx.now()))}`],
       ['Directory', `${counts.users} users (${counts.activeUsers} active), ${counts.groups} groups`],
     ]),
@@ -78,4 +89,24 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
   if (!profile.consent) ctx.out.hint(`Grant consent with \`dirsync consent${profileFlag(ctx)}\`.`);
   if (code.state !== 'ok') ctx.out.hint(`Renew the Secret Code with \`dirsync token renew${profileFlag(ctx)}\`.`);
   return ExitCode.ok;
+}
+
+/**
+ * One Graph read of the linked job's state, bounded so that `status` stays quick and never fails
+ * because Entra is out of reach (the line then says why).
+ */
+async function linkedJobState(ctx: Context, profile: ProfileConfig): Promise<{ state: string | null; disabled: boolean; error?: string }> {
+  const link = profile.provisioningJob!;
+  try {
+    const [{ openGraph }, { getJob }] = await Promise.all([import('./graph.js'), import('../provisioning/synchronization.js')]);
+    const { graph } = await openGraph(ctx, profile);
+    const job = await Promise.race([
+      getJob(graph, link.servicePrincipalId, link.jobId),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
+    ]);
+    return { state: job.status?.code ?? null, disabled: job.schedule?.state === 'Disabled' };
+  } catch (error) {
+    ctx.out.debug(`status: the linked job's state could not be read: ${(error as Error).message}`);
+    return { state: null, disabled: false, error: (error as Error).message.split('\n')[0] };
+  }
 }

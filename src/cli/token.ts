@@ -5,7 +5,8 @@ import { daysLeft, formatDay, relativeDays } from '../util/dates.js';
 import { DEFAULT_GRACE_MS, DEFAULT_WARN_MS, needsRenewal, secretCodeStatus, type SecretCodeStatus } from '../secrets/policy.js';
 import { configStore, confirmOrYes, openDirectory, profileFlag, requireProvisioning, securityCheck } from './common.js';
 import type { Context } from './context.js';
-import { OperationError } from '../errors.js';
+import { OperationError, UsageError } from '../errors.js';
+import type { PushResult } from '../provisioning/rotation.js';
 
 const QUARANTINE =
   "Entra's user provisioning will be quarantined when it gets 401 from the Tenant URL; after renewing, " +
@@ -16,6 +17,9 @@ const QUARANTINE =
 export interface RenewOptions {
   grace?: string;
   ifExpiringWithin?: string;
+  push?: boolean;
+  restartIfQuarantined?: boolean;
+  showSecret?: boolean;
 }
 
 export interface RenewResultJson {
@@ -28,22 +32,40 @@ export interface RenewResultJson {
   expiresOn: string | null;
   daysLeft: number | null;
   previousValidUntil?: string | null;
+  pushed?: boolean;
+  validated?: boolean;
+  restarted?: boolean;
+  job?: { id: string; state: string } | null;
 }
 
 export async function renew(options: RenewOptions, ctx: Context): Promise<ExitCodeValue> {
   const graceMs = options.grace === undefined ? DEFAULT_GRACE_MS : parseDuration(options.grace, '--grace');
   const withinMs =
     options.ifExpiringWithin === undefined ? undefined : parseDuration(options.ifExpiringWithin, '--if-expiring-within');
+  if (!options.push && (options.restartIfQuarantined || options.showSecret)) {
+    throw new UsageError(`${options.showSecret ? '--show-secret' : '--restart-if-quarantined'} only applies with --push.`, {
+      hint: 'Add --push to save the new Secret Code in Entra, or leave the flag out (without --push the code is always shown).',
+    });
+  }
   const store = configStore(ctx);
-  const provisioning = requireProvisioning(ctx, store.profile(ctx.profile));
+  const profile = store.profile(ctx.profile);
+  const provisioning = requireProvisioning(ctx, profile);
+  const link = options.push ? (await import('./provisioning.js')).requireLink(ctx, profile) : undefined;
   const url = tenantUrl(provisioning.publicUrl);
   const directory = await openDirectory(ctx);
   try {
-    // The cron form: look first, and only ask for the password when a renewal is due.
+    // The cron form: look first, and only ask for the password (or call Graph) when a renewal is due.
     if (withinMs !== undefined && !needsRenewal(await directory.currentSecretCode(), ctx.now(), withinMs)) {
-      return report(ctx, url, await directory.currentSecretCode(), false, undefined, withinMs);
+      return report(ctx, { url, code: await directory.currentSecretCode(), renewed: false, withinMs, push: options.push });
     }
     await securityCheck(ctx, store);
+    // With --push, sign in and reach the job before a code is issued: most failures cost nothing.
+    const entra = link ? await (await import('./graph.js')).openGraph(ctx, profile) : undefined;
+    if (link && entra) {
+      const { getJob } = await import('../provisioning/synchronization.js');
+      const job = await getJob(entra.graph, link.servicePrincipalId, link.jobId);
+      ctx.out.debug(`push: job ${job.id} is ${job.status?.code ?? 'unknown'} (credential: ${entra.credential})`);
+    }
     const { generateSecretCode, hashSecretCode, fingerprintSecretCode } = await import('../secrets/code.js');
     const { secretCodeExpiry } = await import('../secrets/expiry.js');
     let issued: string | undefined;
@@ -62,67 +84,118 @@ export async function renew(options: RenewOptions, ctx: Context): Promise<ExitCo
         };
       },
     });
-    if (!result.renewed) return report(ctx, url, result.code, false, undefined, withinMs);
+    if (!result.renewed) return report(ctx, { url, code: result.code, renewed: false, withinMs, push: options.push });
+    ctx.out.secret(issued);
     await directory.audit(
       { action: 'token.renew', detail: { fingerprint: result.code.fingerprint, graceMs, replaced: result.replaced.length } },
       now,
     );
+    let pushed: PushResult | undefined;
+    if (link && entra) {
+      const { pushSecretCode, PushError } = await import('../provisioning/rotation.js');
+      const spinner = ctx.out.spinner(`Saving the new Secret Code in Entra's provisioning app "${link.displayName}" (Test Connection, then Save)…`);
+      try {
+        pushed = await pushSecretCode(entra.graph, link, url, issued!, {
+          restartIfQuarantined: Boolean(options.restartIfQuarantined),
+          debug: (line) => ctx.out.debug(line),
+        });
+      } catch (error) {
+        spinner.stop();
+        if (error instanceof PushError && error.rollback) {
+          await directory.undoRenewal(result, ctx.now());
+          await directory.audit({ action: 'token.push', detail: { fingerprint: result.code.fingerprint, ok: false, step: error.step, undone: true } }, ctx.now());
+        } else if (error instanceof PushError) {
+          await directory.audit({ action: 'token.push', detail: { fingerprint: result.code.fingerprint, ok: false, step: error.step, undone: false } }, ctx.now());
+        }
+        throw error;
+      }
+      spinner.stop();
+      await directory.audit(
+        { action: 'token.push', detail: { fingerprint: result.code.fingerprint, ok: true, jobId: pushed.job.id, restarted: pushed.restarted } },
+        ctx.now(),
+      );
+    }
     const previousValidUntil =
       result.replaced.length === 0 ? undefined : graceMs === 0 ? now.toISOString() : new Date(now.getTime() + graceMs).toISOString();
-    return report(ctx, url, result.code, true, issued, withinMs, previousValidUntil, graceMs);
+    return report(ctx, {
+      url,
+      code: result.code,
+      renewed: true,
+      secretCode: !options.push || options.showSecret ? issued : undefined,
+      withinMs,
+      previousValidUntil,
+      graceMs,
+      push: options.push,
+      pushed,
+      linkName: link?.displayName,
+    });
   } finally {
     directory.close();
   }
 }
 
-function report(
-  ctx: Context,
-  url: string,
-  code: Parameters<typeof secretCodeStatus>[0],
-  renewed: boolean,
-  secretCode: string | undefined,
-  withinMs: number | undefined,
-  previousValidUntil?: string,
-  graceMs?: number,
-): ExitCodeValue {
-  const status = secretCodeStatus(code, ctx.now(), DEFAULT_WARN_MS);
+interface RenewReport {
+  url: string;
+  code: Parameters<typeof secretCodeStatus>[0];
+  renewed: boolean;
+  /** The new code, when it is to be shown. */
+  secretCode?: string;
+  withinMs?: number;
+  previousValidUntil?: string;
+  graceMs?: number;
+  push?: boolean;
+  pushed?: PushResult;
+  linkName?: string;
+}
+
+function report(ctx: Context, r: RenewReport): ExitCodeValue {
+  const status = secretCodeStatus(r.code, ctx.now(), DEFAULT_WARN_MS);
   const json: RenewResultJson = {
-    renewed,
-    tenantUrl: url,
-    ...(secretCode ? { secretCode } : {}),
+    renewed: r.renewed,
+    tenantUrl: r.url,
+    ...(r.secretCode ? { secretCode: r.secretCode } : {}),
     fingerprint: status.fingerprint,
     createdAt: status.createdAt,
     expiresAt: status.expiresAt,
     expiresOn: status.expiresOn,
     daysLeft: status.daysLeft,
-    ...(renewed ? { previousValidUntil: previousValidUntil ?? null } : {}),
+    ...(r.renewed ? { previousValidUntil: r.previousValidUntil ?? null } : {}),
+    ...(r.push
+      ? { pushed: Boolean(r.pushed?.pushed), validated: Boolean(r.pushed?.validated), restarted: Boolean(r.pushed?.restarted), job: r.pushed?.job ?? null }
+      : {}),
   };
   const s = ctx.out.resultStyle;
   ctx.out.result(json, () => {
-    if (!renewed) return '';
+    if (!r.renewed) return '';
     return ctx.out.keyValues([
-      ['Tenant URL', url],
-      ['Secret Code', s.bold(secretCode!)],
+      ['Tenant URL', r.url],
+      ['Secret Code', r.secretCode ? s.bold(r.secretCode) : `${status.fingerprint} (saved in Entra, not shown)`],
       ['Expires', `${status.expiresOn} (${relativeDays(new Date(status.expiresAt!), ctx.now())})`],
+      ...(r.pushed ? ([['Entra job', `${r.pushed.job.state}${r.pushed.restarted ? ' (quarantine lifted)' : ''}`]] as [string, string][]) : []),
     ]);
   });
-  if (renewed) {
+  if (r.renewed && r.pushed) {
+    ctx.out.success(`Entra's provisioning app "${r.linkName}" now uses the new Secret Code: Test Connection passed before and after saving.`);
+    if (r.secretCode) ctx.out.warn('This is the only time the Secret Code is shown.');
+  } else if (r.renewed) {
     ctx.out.warn('This is the only time the Secret Code is shown. Copy it now.');
     ctx.out.hint(
       'In the Microsoft Entra admin center: Enterprise applications → your provisioning app → Provisioning → ' +
-        'Admin Credentials: paste the Tenant URL and Secret Code, then Test Connection and Save.',
+        'Admin Credentials: paste the Tenant URL and Secret Code, then Test Connection and Save ' +
+        `(or let dirsync do it: \`dirsync provisioning link${profileFlag(ctx)}\`, then \`dirsync token renew --push${profileFlag(ctx)}\`).`,
     );
-    if (previousValidUntil && graceMs) {
-      ctx.out.info(
-        `The previous Secret Code stays valid for ${describeDuration(graceMs)} (until ${formatDay(new Date(previousValidUntil))}) so provisioning has no gap.`,
-      );
-    } else if (previousValidUntil) {
-      ctx.out.info('The previous Secret Code was revoked at once (--grace 0).');
-    }
-  } else {
+  }
+  if (r.renewed && r.previousValidUntil && r.graceMs) {
+    ctx.out.info(
+      `The previous Secret Code stays valid for ${describeDuration(r.graceMs)} (until ${formatDay(new Date(r.previousValidUntil))}) so provisioning has no gap.`,
+    );
+  } else if (r.renewed && r.previousValidUntil) {
+    ctx.out.info('The previous Secret Code was revoked at once (--grace 0).');
+  }
+  if (!r.renewed) {
     ctx.out.success(
       `No renewal needed: the Secret Code ${status.fingerprint} expires ${status.expiresOn} (${relativeDays(new Date(status.expiresAt!), ctx.now())}), ` +
-        `outside the ${describeDuration(withinMs!)} window.`,
+        `outside the ${describeDuration(r.withinMs!)} window.`,
     );
   }
   return ExitCode.ok;

@@ -17,7 +17,7 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
     throw new OperationError('Cancelled: nothing was changed.');
   }
   store.updateProfile(ctx.profile, (p) => {
-    const { tenant: _t, consent: _c, ...rest } = p;
+    const { tenant: _t, consent: _c, provisioningJob: _j, ...rest } = p;
     return rest;
   });
   fs.rmSync(ctx.paths.signInCache, { force: true });

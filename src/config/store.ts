@@ -39,9 +39,19 @@ export interface SecurityConfig {
   lockedUntil?: string;
 }
 
+/** The enterprise app whose provisioning job pushes to our Tenant URL (`provisioning link`); removed by `unconfigure`. */
+export interface LinkedJob {
+  servicePrincipalId: string;
+  appId: string;
+  displayName: string;
+  jobId: string;
+  linkedAt: string;
+}
+
 export interface ProfileConfig {
   tenant?: TenantConfig;
   consent?: ConsentRecord;
+  provisioningJob?: LinkedJob;
   provisioning?: ProvisioningConfig;
   security?: SecurityConfig;
 }

@@ -314,7 +314,19 @@ export class SqliteDirectory implements DirectoryStore {
       const row = this.db
         .prepare(`SELECT ${CODE_COLUMNS} FROM secret_codes WHERE id = ?`)
         .get(lastInsertRowid) as SecretCodeRow;
-      return { renewed: true, code: toRecord(row), replaced: replaced.filter((r) => r.supersededAt === null) };
+      return { renewed: true, code: toRecord(row), replaced: replaced.filter((r) => r.supersededAt === null), before: replaced };
+    });
+  }
+
+  async undoRenewal(renewal: { code: SecretCodeRecord; before: SecretCodeRecord[] }, now: Date): Promise<void> {
+    this.codeCache.clear();
+    const at = now.toISOString();
+    return this.immediate(() => {
+      this.db
+        .prepare('UPDATE secret_codes SET revoked_at = COALESCE(revoked_at, ?), superseded_at = COALESCE(superseded_at, ?) WHERE id = ?')
+        .run(at, at, renewal.code.id);
+      const restore = this.db.prepare('UPDATE secret_codes SET superseded_at = ?, grace_until = ?, revoked_at = ? WHERE id = ?');
+      for (const r of renewal.before) restore.run(r.supersededAt, r.graceUntil, r.revokedAt, r.id);
     });
   }
 

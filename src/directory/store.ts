@@ -38,7 +38,13 @@ export interface RenewOptions {
 }
 
 export type RenewResult =
-  | { renewed: true; code: SecretCodeRecord; replaced: SecretCodeRecord[] }
+  | {
+      renewed: true;
+      code: SecretCodeRecord;
+      replaced: SecretCodeRecord[];
+      /** Every code that was not revoked, as it was before the renewal: what `undoRenewal` restores. */
+      before: SecretCodeRecord[];
+    }
   | { renewed: false; code: SecretCodeRecord | undefined };
 
 export interface SecretCodeStore {
@@ -47,6 +53,11 @@ export interface SecretCodeStore {
   renewSecretCode(options: RenewOptions): Promise<RenewResult>;
   /** Revokes every code; returns how many were still valid. */
   revokeSecretCodes(now: Date): Promise<number>;
+  /**
+   * Takes a renewal back (a rotation that could not reach Entra): the new code is revoked, and the
+   * codes it replaced are as they were before it — the old code current again, with no grace end.
+   */
+  undoRenewal(renewal: { code: SecretCodeRecord; before: SecretCodeRecord[] }, now: Date): Promise<void>;
   findSecretCodeByHash(hash: string): Promise<(SecretCodeRecord & { hash: string }) | undefined>;
   markSecretCodeUsed(id: number, at: Date): Promise<void>;
 }

@@ -352,7 +352,7 @@ describe("client credentials", () => {
     expect(result?.accessToken).toBeTruthy();
     // msal takes result.tenantId from an id_token only: app-only results carry "".
     expect(result?.tenantId).toBe("");
-    expect(decodeJwt(result!.accessToken)).toMatchObject({ tid: TENANTS.contoso.id, roles: ["User.Read.All", "Group.Read.All"], idtyp: "app" });
+    expect(decodeJwt(result!.accessToken)).toMatchObject({ tid: TENANTS.contoso.id, roles: ["User.Read.All", "Group.Read.All", "Application.Read.All", "Synchronization.ReadWrite.All"], idtyp: "app" });
     // the token works at Graph
     const org = await fake.fetch(`${fake.graphUrl}/v1.0/organization`, { headers: { authorization: `Bearer ${result!.accessToken}` } });
     expect(((await org.json()) as any).value[0].id).toBe(TENANTS.contoso.id);

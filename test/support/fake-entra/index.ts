@@ -20,6 +20,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTestCa, type TestCa } from "./ca.js";
+import { APP_READ, createSynchronization, probeTenantUrl, SYNC_WRITE, testConnectionMessage, type FakeServicePrincipal, type FakeSyncJob, type FakeSynchronization, type SecretPair } from "./synchronization.js";
 import { rememberSecret } from "../cli.js";
 import {
   CLOUD_INFO,
@@ -39,6 +40,7 @@ export { createTestCa, createClientCertificate, type TestCa, type ClientCertific
 export { caFetch, caNetworkClient, type CaFetchInit } from "./https-fetch.js";
 import { caFetch, type CaFetchInit } from "./https-fetch.js";
 export * from "./model.js";
+export * from "./synchronization.js";
 
 export interface RequestRecord {
   cloud: CloudName;
@@ -120,6 +122,8 @@ export interface FakeEntra {
   pendingDeviceCodes(): string[];
   /** An access token for Graph as the fake would issue it (app-only, for tests that drive Graph directly). */
   issueAppToken(opts?: { tenant?: string; clientId?: string; cloud?: CloudName }): string;
+  /** Entra's provisioning: enterprise apps, their jobs and saved credentials, Test Connection log, faults. */
+  sync: FakeSynchronization;
   /** Name of the generated group at index i (0-based) of a tenant: what /v1.0/groups serves. */
   groupAt(tenant: FakeTenant, index: number): FakeGroup;
   close(): Promise<void>;
@@ -275,6 +279,7 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
   const deviceCodes = new Map<string, DeviceCodeEntry>();
   const accessTokens = new Map<string, AccessTokenInfo>();
   let graphRequestCount = 0;
+  const sync = createSynchronization();
 
   // Token signing key (id_tokens and access tokens are real RS256 JWTs; jwks_uri publishes it).
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -344,9 +349,17 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const method = (req.method ?? "GET").toUpperCase();
     let form: URLSearchParams | undefined;
-    if (method === "POST") {
+    let json: unknown;
+    if (method === "POST" || method === "PUT" || method === "PATCH") {
       const body = await readBody(req);
-      form = new URLSearchParams(body);
+      // Graph takes JSON; the sign-in service takes forms.
+      if (role === "graph") {
+        try {
+          json = body ? JSON.parse(body) : undefined;
+        } catch {
+          json = undefined;
+        }
+      } else form = new URLSearchParams(body);
     }
     const auth = req.headers["authorization"];
     const record: RequestRecord = {
@@ -382,7 +395,7 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
         (req.headers["client-request-id"] as string | undefined) ?? url.searchParams.get("client-request-id") ?? randomUUID(),
       timestamp: entraTimestamp(),
     };
-    const ctx: Ctx = { cloud, role, req, res, url, method, form, ids };
+    const ctx: Ctx = { cloud, role, req, res, url, method, form, json, ids };
     if (role === "graph") return handleGraph(ctx);
     return handleLogin(ctx);
   }
@@ -395,6 +408,8 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
     url: URL;
     method: string;
     form: URLSearchParams | undefined;
+    /** The JSON body of a Graph POST/PUT/PATCH. */
+    json?: unknown;
     ids: { traceId: string; correlationId: string; timestamp: string };
   }
 
@@ -1176,8 +1191,9 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
     if (tenant.requireConsent && !tenant.consentedApps.has(info.clientId)) {
       return graphError(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
     }
-    if (ctx.method !== "GET") return graphError(ctx, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
     const path = ctx.url.pathname.replace(/\/+$/, "");
+    if (path.startsWith("/v1.0/servicePrincipals")) return synchronizationRoute(ctx, tenant, info, path);
+    if (ctx.method !== "GET") return graphError(ctx, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
     if (path === "/v1.0/organization") return organization(ctx, tenant);
     if (path === "/v1.0/groups") return groups(ctx, tenant);
     if (path === "/v1.0/me" && info.scp !== undefined) {
@@ -1185,6 +1201,108 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
     }
     const seg = path.split("/").filter(Boolean)[1] ?? "";
     return graphError(ctx, 400, "BadRequest", `Resource not found for the segment '${seg}'.`);
+  }
+
+  // Synchronization API (service principals, provisioning jobs, secrets, Test Connection) -----------
+  function granted(info: AccessTokenInfo): string[] {
+    return info.scp !== undefined ? info.scp.split(" ") : (info.roles ?? []);
+  }
+
+  async function synchronizationRoute(ctx: Ctx, tenant: FakeTenant, info: AccessTokenInfo, path: string): Promise<void> {
+    const seg = path.split("/").filter(Boolean).slice(2); // after v1.0/servicePrincipals
+    const has = (names: string[]) => granted(info).some((p) => names.includes(p));
+    const denied = () => graphError(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+    const notFound = (what: string) =>
+      graphError(ctx, 404, "Request_ResourceNotFound", `Resource '${what}' does not exist or one of its queried reference-property objects are not present.`);
+    const inTenant = [...sync.servicePrincipals.values()].filter((sp) => sp.tenantId === tenant.id);
+    const spJson = (sp: FakeServicePrincipal) => ({ id: sp.id, appId: sp.appId, displayName: sp.displayName, servicePrincipalType: "Application", tags: sp.tags });
+    if (seg.length === 0) {
+      if (ctx.method !== "GET") return graphError(ctx, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+      if (!has(APP_READ)) return denied();
+      const filter = ctx.url.searchParams.get("$filter") ?? "";
+      let list = inTenant;
+      let m: RegExpExecArray | null;
+      if ((m = /^appId eq '([^']*)'$/.exec(filter))) list = list.filter((sp) => sp.appId === m![1]!.toLowerCase());
+      else if ((m = /^displayName eq '((?:[^']|'')*)'$/.exec(filter))) list = list.filter((sp) => sp.displayName === m![1]!.replace(/''/g, "'"));
+      else if ((m = /^tags\/any\(t:t eq '([^']*)'\)$/.exec(filter))) list = list.filter((sp) => sp.tags.includes(m![1]!));
+      else if (filter) return graphError(ctx, 400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified: ${filter}`);
+      return sendJson(ctx, 200, { "@odata.context": `${graphOrigin(ctx.cloud)}/v1.0/$metadata#servicePrincipals`, value: list.map(spJson) });
+    }
+    const sp = inTenant.find((x) => x.id === seg[0]);
+    if (seg.length === 1) {
+      if (!has(APP_READ)) return denied();
+      return sp ? sendJson(ctx, 200, spJson(sp)) : notFound(seg[0]!);
+    }
+    if (seg[1] !== "synchronization") return graphError(ctx, 400, "BadRequest", `Resource not found for the segment '${seg[1]}'.`);
+    if (!has(SYNC_WRITE) && !(ctx.method === "GET" && granted(info).includes("Synchronization.Read.All"))) return denied();
+    if (!sp) return notFound(seg[0]!);
+    if (seg[2] === "secrets" && seg.length === 3) {
+      if (ctx.method === "GET") {
+        // Graph never hands a saved credential back.
+        return sendJson(ctx, 200, { value: sp.secrets.filter((s) => s.key !== "SecretToken" && s.key !== "Password") });
+      }
+      if (ctx.method === "PUT") {
+        if (sync.faults.putSecretsStatus) return graphError(ctx, sync.faults.putSecretsStatus, "InternalServerError", "An internal server error occurred while saving the credentials.");
+        const value = (ctx.json as { value?: SecretPair[] } | undefined)?.value;
+        if (!Array.isArray(value)) return graphError(ctx, 400, "BadRequest", "The request body must carry a value array of key/value pairs.");
+        for (const p of value) if (typeof p.value === "string" && /^dsync_/.test(p.value)) rememberSecret(p.value);
+        sp.secrets = value.map((p) => ({ key: String(p.key), value: String(p.value) }));
+        ctx.res.writeHead(204, { "request-id": ctx.ids.traceId }).end();
+        return;
+      }
+      return graphError(ctx, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+    }
+    if (seg[2] !== "jobs") return graphError(ctx, 400, "BadRequest", `Resource not found for the segment '${seg[2]}'.`);
+    const jobJson = (j: FakeSyncJob) => ({ id: j.id, templateId: j.templateId, schedule: j.schedule, status: j.status, synchronizationJobSettings: [] });
+    if (seg.length === 3) {
+      if (ctx.method !== "GET") return graphError(ctx, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+      return sendJson(ctx, 200, { value: sp.jobs.map(jobJson) });
+    }
+    const job = sp.jobs.find((j) => j.id === seg[3]);
+    if (!job) return notFound(seg[3]!);
+    if (seg.length === 4) return ctx.method === "GET" ? sendJson(ctx, 200, jobJson(job)) : graphError(ctx, 405, "Request_BadRequest", "Method not allowed.");
+    if (ctx.method !== "POST") return graphError(ctx, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+    const noContent = () => void ctx.res.writeHead(204, { "request-id": ctx.ids.traceId }).end();
+    switch (seg[4]) {
+      case "validateCredentials": {
+        const body = (ctx.json ?? {}) as { useSavedCredentials?: boolean; credentials?: SecretPair[] };
+        const saved = body.useSavedCredentials === true;
+        const creds = saved ? sp.secrets : (body.credentials ?? []);
+        const value = (key: string) => creds.find((c) => c.key === key)?.value ?? "";
+        for (const c of creds) if (/^dsync_/.test(c.value ?? "")) rememberSecret(c.value);
+        const base = value("BaseAddress");
+        const probe = await probeTenantUrl(base, value("SecretToken"));
+        const forced = sync.faults.failTestConnection === "always" || (sync.faults.failTestConnection === "saved" && saved);
+        const ok = probe.status === 200 && !forced;
+        sync.testConnections.push({ servicePrincipalId: sp.id, saved, baseAddress: base, token: value("SecretToken"), status: probe.status, ok, at: new Date() });
+        if (ok) return noContent();
+        return graphError(ctx, 400, "BadRequest", testConnectionMessage(forced && probe.status === 200 ? 401 : probe.status, probe.detail));
+      }
+      case "restart": {
+        const scope = (ctx.json as { criteria?: { resetScope?: string } } | undefined)?.criteria?.resetScope ?? "";
+        job.calls.push({ action: "restart", resetScope: scope, at: new Date() });
+        if (/QuarantineState|Full/.test(scope)) {
+          job.status.quarantine = null;
+          job.status.countSuccessiveCompleteFailures = 0;
+        }
+        job.status.code = "Active";
+        job.schedule.state = "Active";
+        return noContent();
+      }
+      case "start":
+        job.calls.push({ action: "start", at: new Date() });
+        job.status.quarantine = null;
+        job.status.code = "Active";
+        job.schedule.state = "Active";
+        return noContent();
+      case "pause":
+        job.calls.push({ action: "pause", at: new Date() });
+        job.status.code = "Paused";
+        job.schedule.state = "Paused";
+        return noContent();
+      default:
+        return graphError(ctx, 400, "BadRequest", `Resource not found for the segment '${seg[4]}'.`);
+    }
   }
 
   function organization(ctx: Ctx, tenant: FakeTenant): void {
@@ -1303,6 +1421,7 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
     },
     requests,
     knobs,
+    sync,
     tenants,
     apps,
     consents,

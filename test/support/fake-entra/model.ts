@@ -223,7 +223,7 @@ export function defaultApps(): FakeApp[] {
       secrets: [{ value: DEFAULT_APP.secret }],
       certificates: [],
       federatedTokens: [],
-      permissions: ["User.Read.All", "Group.Read.All"],
+      permissions: ["User.Read.All", "Group.Read.All", "Application.Read.All", "Synchronization.ReadWrite.All"],
     },
   ];
 }
