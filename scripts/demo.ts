@@ -105,6 +105,21 @@ async function main(): Promise<void> {
     step('The groups that arrived');
     await dirsync(['groups', 'list'], env);
     await dirsync(['users', 'list'], env);
+
+    step("Zero-touch rotation: link Entra's provisioning app, read the job, push a renewed Secret Code");
+    // In the Entra admin center, the admin had created the enterprise app and pasted the Tenant URL and Secret Code.
+    const app = fake.sync.addProvisioningApp({
+      tenantId: TENANTS.contoso.id,
+      displayName: 'Directory Sync (dirsync)',
+      baseAddress: `${publicUrl}/scim/v2`,
+      secretToken: secretCode,
+    });
+    await dirsync(['provisioning', 'link'], env);
+    await dirsync(['provisioning', 'status'], env);
+    await dirsync(['token', 'renew', '--push'], env);
+    const saved = app.secrets.find((x) => x.key === 'SecretToken')?.value;
+    const afterPush = await new EntraProvisioningClient(`${publicUrl}/scim/v2`, saved, 'aadOptscim062020').testConnection();
+    say(`Entra's next request with the code it now holds: ${afterPush.status}`);
     await dirsync(['status'], env);
   } finally {
     if (serve && serve.exitCode === null) {

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { baseEnv, rememberSecret, runCli, tempConfigDir } from '../support/cli.js';
+import { baseEnv, rememberSecret, ROOT, runCli, tempConfigDir } from '../support/cli.js';
 import { EntraProvisioningClient } from '../support/entra-provisioning-client.js';
 import { DEFAULT_APP, startFakeEntra, TENANTS, type FakeEntra, type FakeServicePrincipal } from '../support/fake-entra/index.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
@@ -235,6 +235,25 @@ describe('provisioning status, test and restart', () => {
   });
 });
 
+describe('the signed-in administrator (no AZURE_* variables)', () => {
+  it('after `dirsync consent`, link, status and --push use the cached sign-in', async () => {
+    const admin = { AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined };
+    const c = await cli(['configure', '--client-id', DEFAULT_APP.clientId, '--no-consent', '--offline'], admin);
+    expect(c.code, c.stderr).toBe(0);
+    const consent = await cli(['consent'], { ...admin, BROWSER: path.join(ROOT, 'test', 'support', 'fake-browser.sh') });
+    expect(consent.code, consent.stderr).toBe(0);
+    const sp = provisioningApp(await issue());
+    expect((await cli(['provisioning', 'link'], admin)).code).toBe(0);
+    const st = await cli(['provisioning', 'status', '--json'], admin);
+    expect(st.code, st.stderr).toBe(0);
+    const push = await cli(['token', 'renew', '--push', '--json'], admin);
+    expect(push.code, push.stderr).toBe(0);
+    expect(await probe(tokenOf(sp)!)).toBe(200);
+    // Every Graph call carried the admin's delegated token, none an app-only one.
+    expect(fake.requests.filter((q) => q.role === 'login' && q.form?.grant_type === 'client_credentials')).toEqual([]);
+  });
+});
+
 describe('token renew --push', () => {
   async function linked(): Promise<{ old: string; sp: FakeServicePrincipal }> {
     const old = await issue();
@@ -264,10 +283,14 @@ describe('token renew --push', () => {
     ]);
     expect(await probe(saved)).toBe(200);
     expect(await probe(old)).toBe(200); // the grace period
-    const human = await cli(['token', 'renew', '--push']);
+    const human = await cli(['token', 'renew', '--push', '--debug']);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/saved in Entra, not shown/);
     expect(human.stderr).toMatch(/now uses the new Secret Code/);
+    // --debug shows the steps and Graph's request IDs, never the code that was pushed.
+    expect(human.stderr).toMatch(/graph: POST \/v1\.0\/servicePrincipals\/.+\/validateCredentials → 204 \(request-id /);
+    expect(human.stderr).toMatch(/push: saving BaseAddress and SecretToken, keeping SyncNotificationSettings, SyncAll/);
+    expect(human.stderr).not.toContain(tokenOf(sp)!);
   });
 
   it('--show-secret prints the code once; --if-expiring-within with nothing due makes no Graph call', async () => {
