@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { ExitCode, NotConfiguredError, OperationError, UsageError, type ExitCodeValue } from '../errors.js';
 import type { LinkedJob, ProfileConfig } from '../config/store.js';
+import type { GraphClient } from '../entra/graph.js';
 import { tenantUrl } from '../config/validate.js';
 import { formatDay, relativeDays } from '../util/dates.js';
 import { DEFAULT_WARN_MS, secretCodeStatus, type SecretCodeStatus } from '../secrets/policy.js';
@@ -33,7 +34,7 @@ export async function link(options: LinkOptions, ctx: Context): Promise<ExitCode
   requireTenant(ctx, profile);
   const url = tenantUrl(profile.provisioning?.publicUrl);
   const { graph } = await openGraph(ctx, profile);
-  const chosen = options.app ? await fromApp(ctx, graph, options.app) : await discover(ctx, graph, url);
+  const chosen = options.app ? await fromApp(graph, options.app) : await discover(ctx, graph, url);
   const linked: LinkedJob = {
     servicePrincipalId: chosen.servicePrincipal.id,
     appId: chosen.servicePrincipal.appId,
@@ -75,7 +76,7 @@ export async function link(options: LinkOptions, ctx: Context): Promise<ExitCode
   return ExitCode.ok;
 }
 
-async function fromApp(ctx: Context, graph: Parameters<typeof candidateFor>[0], app: string): Promise<Candidate> {
+async function fromApp(graph: GraphClient, app: string): Promise<Candidate> {
   const found = await candidateFor(graph, app);
   if (found.length === 0) {
     throw new UsageError(`No enterprise app with a provisioning job matches "${app}" in this tenant.`, {
@@ -90,7 +91,7 @@ async function fromApp(ctx: Context, graph: Parameters<typeof candidateFor>[0], 
   return found[0]!;
 }
 
-async function discover(ctx: Context, graph: Parameters<typeof discoverCandidates>[0], url: string): Promise<Candidate> {
+async function discover(ctx: Context, graph: GraphClient, url: string): Promise<Candidate> {
   const spinner = ctx.out.spinner('Looking for enterprise apps with a provisioning job…');
   let candidates: Candidate[];
   try {
