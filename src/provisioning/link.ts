@@ -33,8 +33,6 @@ export function provisioningJob(jobs: SyncJob[]): SyncJob | undefined {
   );
 }
 
-export class NoProvisioningJobError extends OperationError {}
-
 /** The app named by `--app` (appId, object id or display name) with its provisioning job. */
 export async function candidateFor(graph: GraphClient, app: string): Promise<Candidate[]> {
   const found = await findServicePrincipals(graph, app);
@@ -43,7 +41,7 @@ export async function candidateFor(graph: GraphClient, app: string): Promise<Can
     const job = provisioningJob(await listJobs(graph, sp.id));
     if (!job) {
       if (found.length === 1) {
-        throw new NoProvisioningJobError(`The enterprise app "${sp.displayName}" (${sp.appId}) has no provisioning job.`, {
+        throw new OperationError(`The enterprise app "${sp.displayName}" (${sp.appId}) has no provisioning job.`, {
           hint:
             `In the Microsoft Entra admin center: Enterprise applications → ${sp.displayName} → Provisioning → Get started (or Connect your application): ` +
             'set Provisioning Mode to Automatic, enter the Tenant URL and Secret Code, Test Connection, Save. Then run `dirsync provisioning link` again.',
