@@ -548,7 +548,13 @@ describe("public client with msal-node", () => {
       scopes: ["https://graph.microsoft.us/.default"],
       deviceCodeCallback: (r) => {
         message = r.message;
-        setTimeout(() => fake.approveDeviceCode(r.userCode), 200);
+        // Approve once a poll has been answered "pending" (not after a fixed delay, which a busy machine can outlast).
+        const approveAfterPending = setInterval(() => {
+          if (fake.requests.some((q) => q.path.endsWith("/token") && q.status === 400)) {
+            clearInterval(approveAfterPending);
+            fake.approveDeviceCode(r.userCode);
+          }
+        }, 20);
       },
     });
     expect(message).toContain(`${fake.usgovLoginUrl}/devicelogin`);
