@@ -1,9 +1,13 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import Conf, { type Options as ConfOptions } from 'conf';
+import type { lockSync as LockSync } from 'proper-lockfile';
 import { OperationError, StateError } from '../errors.js';
 import type { CloudName } from '../entra/clouds.js';
+import { CONFIG_SCHEMA_VERSION, configRootSchema, configSchema } from './schema.js';
 
-export const CONFIG_SCHEMA_VERSION = 1;
+export { CONFIG_SCHEMA_VERSION };
 
 export type ImportMode = 'new-only' | 'sync-existing';
 
@@ -39,58 +43,92 @@ export interface SecurityConfig {
   lockedUntil?: string;
 }
 
+/** Entra's provisioning job this profile is linked to: removed by `unconfigure`. */
+export interface ProvisioningJobLink {
+  servicePrincipalId: string;
+  appId: string;
+  displayName: string;
+  jobId: string;
+  linkedAt: string;
+}
+
+/** The last failure of a flow against Entra, with what Microsoft support asks for. */
+export interface FailureRecord {
+  code?: string;
+  message: string;
+  at: string;
+  traceId?: string;
+  correlationId?: string;
+  flow?: string;
+}
+
 export interface ProfileConfig {
   tenant?: TenantConfig;
   consent?: ConsentRecord;
   provisioning?: ProvisioningConfig;
   security?: SecurityConfig;
+  provisioningJob?: ProvisioningJobLink;
+  lastFailure?: FailureRecord;
 }
 
-export interface ConfigFile {
+export type ConfigFile = {
   schemaVersion: number;
   profiles: Record<string, ProfileConfig>;
-}
+};
 
-const LOCK_STALE_MS = 30_000;
+/**
+ * conf's migrations, keyed by `<schema version>.0.0` (conf counts versions in semver and records
+ * the last one run in the file's `__internal__` key). Each migration turns the previous schema
+ * into this one and sets `schemaVersion`; they run under the lock, before the first write.
+ */
+const MIGRATIONS: NonNullable<ConfOptions<ConfigFile>['migrations']> = {
+  // Schema 1 is the format dirsync 0.1.0 wrote (without conf's record): nothing to change.
+  '1.0.0': () => {},
+};
+
+/** proper-lockfile's default: a lock not refreshed for this long belongs to a dead process. */
+const LOCK_STALE_MS = 10_000;
+/** Longer than LOCK_STALE_MS, so a lock left by a killed writer is taken over, not waited out. */
 const LOCK_WAIT_MS = 15_000;
+
+/** Temp files of a write that never finished: conf's (atomically's) and dirsync 0.1.0's. */
+const LEFTOVER = /^(?:config\.json\.tmp-\d{10}[0-9a-f]{6}|\.config\.json\.\d+\.\d+\.[0-9a-z]+\.tmp)$/;
+
+const SCHEMA_VIOLATION = 'Config schema violation: ';
+
+const require = createRequire(import.meta.url);
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Thrown by the reader for a file of an older schema: it is migrated under the lock first. */
+class NeedsMigration extends Error {}
+
 /**
- * The tenant configuration of every profile in one JSON file (`config.json`, 0600, dir 0700).
- * Every change is a read-modify-write under a lock file and lands with an atomic rename, so
- * concurrent dirsync processes never lose an update and a crash never leaves half a file.
- * A file that cannot be read is never reset: the error names it and how to recover.
+ * The tenant configuration of every profile in one JSON file (`config.json`, 0600, dir 0700), held
+ * by conf: its schema refuses an invalid value, its migrations upgrade an older schema, and it
+ * writes atomically (temp file, fsync, rename). Every change is a read-modify-write under a
+ * cross-process lock (proper-lockfile), so concurrent dirsync processes never lose an update; the
+ * next write removes what a killed writer left. A file that cannot be read is never reset
+ * (conf's `clearInvalidConfig` stays off): the error names it and how to recover.
  */
 export class ConfigStore {
+  private reader: Conf<ConfigFile> | undefined;
+
   constructor(readonly file: string) {}
 
   read(): ConfigFile {
-    let text: string;
+    // conf would create the directory and an empty store; a read creates nothing.
+    if (!fs.existsSync(this.file)) return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      this.reader ??= this.open(false);
+      return this.reader.store;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
-      }
-      throw this.unreadable((error as Error).message, error);
+      if (error instanceof NeedsMigration) return this.withLock(() => this.open(true).store);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
+      throw this.explain(error);
     }
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      throw this.unreadable(`it is not valid JSON (${(error as Error).message})`, error);
-    }
-    if (!isConfigFile(data)) throw this.unreadable('it is not a dirsync configuration');
-    if (data.schemaVersion > CONFIG_SCHEMA_VERSION) {
-      throw new StateError(
-        `${this.file} was written by a newer dirsync (schema ${data.schemaVersion}; this one knows ${CONFIG_SCHEMA_VERSION}).`,
-        { hint: 'Upgrade dirsync and run the command again. The file has not been changed.' },
-      );
-    }
-    return data;
   }
 
   profile(name: string): ProfileConfig {
@@ -100,13 +138,83 @@ export class ConfigStore {
   /** Applies `change` to the freshest copy of the profile, under the lock, and writes it atomically. */
   updateProfile(name: string, change: (profile: ProfileConfig) => ProfileConfig | undefined): ProfileConfig {
     return this.withLock(() => {
-      const data = this.read();
-      const next = change(structuredClone(data.profiles[name] ?? {}));
-      if (next === undefined || Object.keys(next).length === 0) delete data.profiles[name];
-      else data.profiles[name] = next;
-      this.write(data);
-      return next ?? {};
+      let conf: Conf<ConfigFile>;
+      try {
+        conf = this.open(true);
+      } catch (error) {
+        throw this.explain(error);
+      }
+      this.removeLeftovers();
+      const current = conf.store.profiles[name];
+      const next = change(structuredClone(current ?? {}));
+      try {
+        if (next === undefined || Object.keys(next).length === 0) {
+          if (current !== undefined) conf.delete(`profiles.${name}`);
+          return {};
+        }
+        // One write: dot-prop paths, and profile names have no dots.
+        conf.set({ schemaVersion: CONFIG_SCHEMA_VERSION, [`profiles.${name}`]: next } as Partial<ConfigFile>);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith(SCHEMA_VIOLATION)) throw error;
+        throw new OperationError(`dirsync refused to write ${this.file}: ${describeViolation(error.message)}.`, {
+          hint: 'The file has not been changed. This is a bug in dirsync: please report it with the output of --debug.',
+          cause: error,
+        });
+      }
+      return next;
     });
+  }
+
+  /**
+   * conf on this file. The reader validates what it reads; the writer (only under the lock) also
+   * migrates an older schema and fills a new file with the top-level keys.
+   */
+  private open(write: boolean): Conf<ConfigFile> {
+    return new Conf<ConfigFile>({
+      cwd: path.dirname(this.file),
+      configName: path.basename(this.file, '.json'),
+      schema: configSchema as ConfOptions<ConfigFile>['schema'],
+      rootSchema: configRootSchema,
+      configFileMode: 0o600,
+      clearInvalidConfig: false,
+      serialize: (value) => `${JSON.stringify(value, null, 2)}\n`,
+      deserialize: (text) => this.checkVersion(JSON.parse(text), write),
+      ...(write
+        ? {
+            defaults: { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} },
+            migrations: MIGRATIONS,
+            projectVersion: `${CONFIG_SCHEMA_VERSION}.0.0`,
+          }
+        : {}),
+    });
+  }
+
+  /** Refuses a file written by a newer dirsync before conf validates, migrates or writes anything. */
+  private checkVersion(data: unknown, migrating: boolean): ConfigFile {
+    const version = (data as Partial<ConfigFile> | null)?.schemaVersion;
+    if (typeof version === 'number' && version > CONFIG_SCHEMA_VERSION) {
+      throw new StateError(
+        `${this.file} was written by a newer dirsync (schema ${version}; this one knows ${CONFIG_SCHEMA_VERSION}).`,
+        { hint: 'Upgrade dirsync and run the command again. The file has not been changed.' },
+      );
+    }
+    if (!migrating && typeof version === 'number' && version < CONFIG_SCHEMA_VERSION) throw new NeedsMigration();
+    return data as ConfigFile;
+  }
+
+  private explain(error: unknown): Error {
+    if (error instanceof StateError) return error;
+    if (error instanceof SyntaxError) return this.unreadable(`it is not valid JSON (${error.message})`, error);
+    const message = (error as Error).message ?? String(error);
+    if (message.startsWith(SCHEMA_VIOLATION)) {
+      return new StateError(`The configuration file ${this.file} has an invalid value: ${describeViolation(message)}.`, {
+        hint:
+          'dirsync has not changed it. Correct that value, or move the file aside ' +
+          `(mv "${this.file}" "${this.file}.broken") and run \`dirsync configure\` again.`,
+        cause: error,
+      });
+    }
+    return this.unreadable(message, error);
   }
 
   private unreadable(reason: string, cause?: unknown): StateError {
@@ -118,48 +226,36 @@ export class ConfigStore {
     });
   }
 
-  private write(data: ConfigFile): void {
+  /**
+   * Temp files of writers that were killed mid-write. Called under the lock: every writer holds it
+   * while its temp file exists, so any temp file seen here belongs to a dead one.
+   */
+  private removeLeftovers(): void {
     const dir = path.dirname(this.file);
-    const tmp = path.join(dir, `.config.json.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      fs.writeFileSync(fd, `${JSON.stringify({ ...data, schemaVersion: CONFIG_SCHEMA_VERSION }, null, 2)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.renameSync(tmp, this.file);
-    } catch (error) {
-      fs.rmSync(tmp, { force: true });
-      throw error;
-    }
-    try {
-      const dirFd = fs.openSync(dir, 'r');
-      fs.fsyncSync(dirFd);
-      fs.closeSync(dirFd);
-    } catch {
-      // Directories cannot be fsynced on every platform; the rename is still atomic.
+    for (const name of fs.readdirSync(dir)) {
+      if (LEFTOVER.test(name)) fs.rmSync(path.join(dir, name), { force: true });
     }
   }
 
+  /**
+   * Runs `fn` holding `config.json.lock` (proper-lockfile: an atomic mkdir, refreshed while held;
+   * a lock not refreshed for LOCK_STALE_MS is a dead writer's and is taken over).
+   */
   private withLock<T>(fn: () => T): T {
+    const { lockSync } = require('proper-lockfile') as { lockSync: typeof LockSync };
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const lock = `${this.file}.lock`;
     const deadline = Date.now() + LOCK_WAIT_MS;
+    let release: () => void;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       try {
-        fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+        release = lockSync(this.file, { realpath: false, stale: LOCK_STALE_MS, lockfilePath: lock });
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        if (this.lockIsStale(lock)) {
-          fs.rmSync(lock, { force: true });
-          continue;
-        }
+        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
         if (Date.now() > deadline) {
           throw new OperationError(`Another dirsync process holds ${lock}.`, {
-            hint: 'Wait for it to finish. If none is running, delete the lock file and try again.',
+            hint: 'Wait for it to finish. If none is running, remove the lock (rmdir it) and try again.',
           });
         }
         sleep(delay);
@@ -168,34 +264,14 @@ export class ConfigStore {
     try {
       return fn();
     } finally {
-      fs.rmSync(lock, { force: true });
-    }
-  }
-
-  private lockIsStale(lock: string): boolean {
-    try {
-      const pid = Number(fs.readFileSync(lock, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 0);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
-        }
-      }
-      return Date.now() - fs.statSync(lock).mtimeMs > LOCK_STALE_MS;
-    } catch {
-      return false;
+      release();
     }
   }
 }
 
-function isConfigFile(data: unknown): data is ConfigFile {
-  if (typeof data !== 'object' || data === null) return false;
-  const d = data as Record<string, unknown>;
-  return (
-    typeof d.schemaVersion === 'number' &&
-    typeof d.profiles === 'object' &&
-    d.profiles !== null &&
-    !Array.isArray(d.profiles)
-  );
+/** "`profiles/default/tenant/tenantId` must match pattern …" → "profiles.default.tenant.tenantId must match pattern …". */
+function describeViolation(message: string): string {
+  return message
+    .slice(SCHEMA_VIOLATION.length)
+    .replace(/`([^`]*)`/g, (_, key: string) => (key ? key.replaceAll('/', '.') : 'the file'));
 }
