@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Conf, { type Options as ConfOptions } from 'conf';
 import type { lockSync as LockSync } from 'proper-lockfile';
 import { OperationError, StateError } from '../errors.js';
@@ -98,6 +99,15 @@ const SCHEMA_VIOLATION = 'Config schema violation: ';
 
 const require = createRequire(import.meta.url);
 
+interface Validator {
+  (data: unknown): boolean;
+  errors?: { instancePath: string; message?: string }[] | null;
+}
+
+/** ajv's standalone code for schema.ts, generated into dist/config by the build (the same path from src/ and dist/). */
+const precompiledValidator = (): Validator =>
+  require(fileURLToPath(new URL('../../dist/config/config-validator.cjs', import.meta.url))) as Validator;
+
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -166,21 +176,26 @@ export class ConfigStore {
   }
 
   /**
-   * conf on this file. The reader validates what it reads; the writer (only under the lock) also
-   * migrates an older schema and fills a new file with the top-level keys.
+   * conf on this file. The writer (only under the lock) has conf compile the schema, which checks
+   * every write, runs the migrations and fills a new file with the top-level keys. The reader checks
+   * what it reads against the same schema with ajv's code compiled at build time
+   * (scripts/build-config-validator.mjs): compiling it on every run would cost more than the rest of
+   * `dirsync token status`.
    */
   private open(write: boolean): Conf<ConfigFile> {
     return new Conf<ConfigFile>({
       cwd: path.dirname(this.file),
       configName: path.basename(this.file, '.json'),
-      schema: configSchema as ConfOptions<ConfigFile>['schema'],
-      rootSchema: configRootSchema,
       configFileMode: 0o600,
       clearInvalidConfig: false,
       serialize: (value) => `${JSON.stringify(value, null, 2)}\n`,
       deserialize: (text) => this.checkVersion(JSON.parse(text), write),
       ...(write
         ? {
+            schema: configSchema as ConfOptions<ConfigFile>['schema'],
+            rootSchema: configRootSchema,
+            // The schema is a constant, checked against JSON Schema's meta-schema by the build.
+            ajvOptions: { validateSchema: false },
             defaults: { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} },
             migrations: MIGRATIONS,
             projectVersion: `${CONFIG_SCHEMA_VERSION}.0.0`,
@@ -199,6 +214,14 @@ export class ConfigStore {
       );
     }
     if (!migrating && typeof version === 'number' && version < CONFIG_SCHEMA_VERSION) throw new NeedsMigration();
+    if (!migrating) {
+      const validate = precompiledValidator();
+      if (!validate(data)) {
+        // Worded as conf words its own schema violations.
+        const errors = (validate.errors ?? []).map(({ instancePath, message = '' }) => `\`${instancePath.slice(1)}\` ${message}`);
+        throw new Error(SCHEMA_VIOLATION + errors.join('; '));
+      }
+    }
     return data as ConfigFile;
   }
 
