@@ -132,13 +132,18 @@ export class ConfigStore {
     // conf would create the directory and an empty store; a read creates nothing.
     if (!fs.existsSync(this.file)) return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
     try {
-      this.reader ??= this.open(false);
-      return this.reader.store;
+      return this.checkedRead();
     } catch (error) {
       if (error instanceof NeedsMigration) return this.withLock(() => this.open(true).store);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
       throw this.explain(error);
     }
+  }
+
+  /** The file through the reader: schema-checked; NeedsMigration for an older schema. */
+  private checkedRead(): ConfigFile {
+    this.reader ??= this.open(false);
+    return this.reader.store;
   }
 
   profile(name: string): ProfileConfig {
@@ -150,6 +155,15 @@ export class ConfigStore {
     return this.withLock(() => {
       let conf: Conf<ConfigFile>;
       try {
+        // Checked before conf's migrations run: they write their record into the file even when the
+        // rest of it is invalid, and an invalid file must stay exactly as it is.
+        if (fs.existsSync(this.file)) {
+          try {
+            this.checkedRead();
+          } catch (error) {
+            if (!(error instanceof NeedsMigration)) throw error;
+          }
+        }
         conf = this.open(true);
       } catch (error) {
         throw this.explain(error);
