@@ -6,11 +6,11 @@ import Conf, { type Options as ConfOptions } from 'conf';
 import type { lockSync as LockSync } from 'proper-lockfile';
 import { OperationError, StateError } from '../errors.js';
 import type { CloudName } from '../entra/clouds.js';
-import { CONFIG_SCHEMA_VERSION, configRootSchema, configSchema } from './schema.js';
+import { CONFIG_SCHEMA_VERSION, configRootSchema, configSchema, type IMPORT_MODES } from './schema.js';
 
 export { CONFIG_SCHEMA_VERSION };
 
-export type ImportMode = 'new-only' | 'sync-existing';
+export type ImportMode = (typeof IMPORT_MODES)[number];
 
 /** The tenant integration: removed by `unconfigure`. */
 export interface TenantConfig {

@@ -143,3 +143,12 @@ describe('config.json held by conf', () => {
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
   });
 });
+
+describe('the default config dir', () => {
+  it('is the one conf would choose for dirsync (env-paths, suffix "nodejs")', async () => {
+    const { default: envPaths } = await import('env-paths');
+    const { defaultConfigDir } = await import('../../src/config/paths.js');
+    expect(defaultConfigDir(process.env)).toBe(envPaths('dirsync', { suffix: 'nodejs' }).config);
+    expect(defaultConfigDir({ HOME: '/home/ada' }, 'linux')).toBe('/home/ada/.config/dirsync-nodejs');
+  });
+});
