@@ -289,6 +289,13 @@ export class ConfigStore {
         release = lockSync(this.file, { realpath: false, stale: LOCK_STALE_MS, lockfilePath: lock });
         break;
       } catch (error) {
+        // dirsync 0.1.0 locked with a file of the same name, not a directory: proper-lockfile found
+        // it stale (not touched for LOCK_STALE_MS) but cannot rmdir a file. A live 0.1.0 writer
+        // keeps its file for milliseconds, so a stale one is a dead writer's.
+        if ((error as NodeJS.ErrnoException).code === 'ENOTDIR' && fs.statSync(lock, { throwIfNoEntry: false })?.isFile()) {
+          fs.rmSync(lock, { force: true });
+          continue;
+        }
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
         if (Date.now() > deadline) {
           throw new OperationError(`Another dirsync process holds ${lock}.`, {

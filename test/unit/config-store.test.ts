@@ -126,6 +126,16 @@ describe('config.json held by conf', () => {
     expect(stored().profiles.default?.provisioning?.importMode).toBe('new-only');
   });
 
+  it('takes over a lock file that a killed dirsync 0.1.0 left', () => {
+    fs.copyFileSync(FIXTURE, file);
+    fs.writeFileSync(`${file}.lock`, '4242', { mode: 0o600 });
+    const old = new Date(Date.now() - 40_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    new ConfigStore(file).updateProfile('default', (p) => ({ ...p, provisioning: { importMode: 'new-only' } }));
+    expect(stored().profiles.default?.provisioning?.importMode).toBe('new-only');
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  });
+
   it('waits while another process holds the lock, then writes', async () => {
     fs.copyFileSync(FIXTURE, file);
     // Another process takes the lock with proper-lockfile (it keeps it fresh) and holds it 2 s.
