@@ -108,6 +108,8 @@ interface Validator {
 const precompiledValidator = (): Validator =>
   require(fileURLToPath(new URL('../../dist/config/config-validator.cjs', import.meta.url))) as Validator;
 
+const emptyConfig = (): ConfigFile => ({ schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} });
+
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -130,20 +132,27 @@ export class ConfigStore {
 
   read(): ConfigFile {
     // conf would create the directory and an empty store; a read creates nothing.
-    if (!fs.existsSync(this.file)) return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
+    if (!fs.existsSync(this.file)) return emptyConfig();
     try {
       return this.checkedRead();
     } catch (error) {
-      if (error instanceof NeedsMigration) return this.withLock(() => this.open(true).store);
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
-      throw this.explain(error);
+      if (!(error instanceof NeedsMigration)) throw this.explain(error);
     }
+    return this.withLock(() => {
+      try {
+        return this.open(true).store;
+      } catch (error) {
+        throw this.explain(error);
+      }
+    });
   }
 
   /** The file through the reader: schema-checked; NeedsMigration for an older schema. */
   private checkedRead(): ConfigFile {
     this.reader ??= this.open(false);
-    return this.reader.store;
+    const data = this.reader.store;
+    // Only a file removed since it was seen reads as nothing (conf's empty store).
+    return data.profiles ? data : emptyConfig();
   }
 
   profile(name: string): ProfileConfig {
