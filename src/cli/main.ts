@@ -196,7 +196,14 @@ export async function run(argv: string[], io: RunIO): Promise<number> {
   let exitCode: number = ExitCode.ok;
   let interrupts = 0;
   let cutOff: (reason: unknown) => void = () => {};
+  // conf writes config.json through `atomically`, whose exit hook (when-exit) answers SIGINT and
+  // SIGTERM by removing its temp files and sending the same signal to this process again. That
+  // echo arrives on the next turn of the event loop; it is not a second Ctrl-C.
+  let echo = false;
   const onSignal = () => {
+    if (echo) return;
+    echo = true;
+    setImmediate(() => setImmediate(() => (echo = false)));
     interrupts++;
     if (interrupts === 1) abort.abort(new InterruptedError());
     else cutOff(new InterruptedError());

@@ -1,6 +1,6 @@
 import { DirsyncError, ExitCode, type ExitCodeValue } from '../errors.js';
 import { Redactor } from './redact.js';
-import { colorWanted, createStyle, visibleLength, type Style } from './style.js';
+import { colorLevel, createStyle, visibleLength, type Style } from './style.js';
 
 export interface OutputStream {
   write(chunk: string): boolean;
@@ -32,7 +32,7 @@ export interface Column<T> {
 export class Output {
   readonly json: boolean;
   readonly debugEnabled: boolean;
-  /** Styles for stderr (messages) and stdout (results) — each on only when that stream is a terminal. */
+  /** chalk for stderr (messages) and stdout (results), each at the colour level of its stream. */
   readonly style: Style;
   readonly resultStyle: Style;
   readonly redactor = new Redactor();
@@ -44,8 +44,8 @@ export class Output {
     this.stderr = options.stderr;
     this.json = options.json;
     this.debugEnabled = options.debug;
-    this.style = createStyle(colorWanted(options.stderr, options.env, options.color));
-    this.resultStyle = createStyle(!options.json && colorWanted(options.stdout, options.env, options.color));
+    this.style = createStyle(colorLevel(options.stderr, options.env, options.color));
+    this.resultStyle = createStyle(options.json ? 0 : colorLevel(options.stdout, options.env, options.color));
   }
 
   get stdoutIsTTY(): boolean {
@@ -123,7 +123,7 @@ export class Output {
         text += `${columns
           .map((c, i) => {
             const cell = c.value(row).padEnd(widths![i]!);
-            return c.paint && this.resultStyle.enabled ? c.paint(row, cell) : cell;
+            return c.paint && this.resultStyle.level > 0 ? c.paint(row, cell) : cell;
           })
           .join('  ')
           .trimEnd()}\n`;

@@ -1,40 +1,34 @@
-/** A few ANSI styles; a tiny module instead of a colour library keeps start-up fast. */
-export interface Style {
-  enabled: boolean;
-  bold(text: string): string;
-  dim(text: string): string;
-  red(text: string): string;
-  green(text: string): string;
-  yellow(text: string): string;
-  cyan(text: string): string;
+import { stripVTControlCharacters } from 'node:util';
+import { Chalk, supportsColor, supportsColorStderr, type ChalkInstance, type ColorSupportLevel } from 'chalk';
+
+/** Colours are chalk's: one instance per output stream, at the level decided for that stream. */
+export type Style = ChalkInstance;
+
+export function createStyle(level: ColorSupportLevel): Style {
+  return new Chalk({ level });
 }
 
-const wrap = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
-
-export function createStyle(enabled: boolean): Style {
-  if (!enabled) {
-    const id = (text: string) => text;
-    return { enabled, bold: id, dim: id, red: id, green: id, yellow: id, cyan: id };
+/**
+ * The colour level of one output stream. Off with --no-color or NO_COLOR (which chalk leaves to the
+ * program). For the process's own stdout and stderr it is chalk's detection (FORCE_COLOR, whether
+ * the stream is a terminal, TERM=dumb, CI, …). chalk can only look at those two file descriptors;
+ * for any other stream (tests hand in their own) it is what can be known from the stream and the
+ * environment: FORCE_COLOR forces basic colours (0 or false turns them off), else a terminal that
+ * is not TERM=dumb gets them.
+ */
+export function colorLevel(
+  stream: { isTTY?: boolean },
+  env: NodeJS.ProcessEnv,
+  flag: boolean,
+): ColorSupportLevel {
+  if (!flag || (env.NO_COLOR !== undefined && env.NO_COLOR !== '')) return 0;
+  if (env === process.env) {
+    if (stream === process.stdout) return supportsColor ? supportsColor.level : 0;
+    if (stream === process.stderr) return supportsColorStderr ? supportsColorStderr.level : 0;
   }
-  return {
-    enabled,
-    bold: wrap(1, 22),
-    dim: wrap(2, 22),
-    red: wrap(31, 39),
-    green: wrap(32, 39),
-    yellow: wrap(33, 39),
-    cyan: wrap(36, 39),
-  };
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false' ? 0 : 1;
+  return stream.isTTY && env.TERM !== 'dumb' ? 1 : 0;
 }
 
-/** Colour on when the stream is a terminal, unless --no-color or NO_COLOR; FORCE_COLOR forces it. */
-export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag: boolean): boolean {
-  if (!flag) return false;
-  if ('NO_COLOR' in env && env.NO_COLOR !== '') return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
-  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
-}
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-export const visibleLength = (text: string) => text.replace(ANSI, '').length;
+/** The width of a cell as shown: without its colour codes. */
+export const visibleLength = (text: string) => stripVTControlCharacters(text).length;

@@ -1,7 +1,7 @@
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import { tenantUrl } from '../config/validate.js';
 import { parseDuration, describeDuration } from '../util/duration.js';
-import { daysLeft, formatDay, relativeDays } from '../util/dates.js';
+import { formatDay, relativeDays } from '../util/dates.js';
 import { DEFAULT_GRACE_MS, DEFAULT_WARN_MS, needsRenewal, secretCodeStatus, type SecretCodeStatus } from '../secrets/policy.js';
 import { configStore, confirmOrYes, openDirectory, profileFlag, requireProvisioning, securityCheck } from './common.js';
 import type { Context } from './context.js';
@@ -252,7 +252,7 @@ function renderStatus(ctx: Context, url: string, st: SecretCodeStatus): void {
   );
   const renewCmd = `dirsync token renew${profileFlag(ctx)}`;
   if (st.state === 'expiring') {
-    ctx.out.warn(`The Secret Code expires in ${daysLeft(new Date(st.expiresAt!), now)} days. Renew it with \`${renewCmd}\` before then.`);
+    ctx.out.warn(`The Secret Code expires ${relativeDays(new Date(st.expiresAt!), now)}. Renew it with \`${renewCmd}\` before then.`);
     ctx.out.hint(QUARANTINE);
   } else if (st.state === 'expired') {
     ctx.out.warn(`The Secret Code expired on ${st.expiresOn}. Entra's provisioning now gets 401 and will be quarantined.`);

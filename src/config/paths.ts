@@ -1,9 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { PROFILE_NAME_PATTERN } from './schema.js';
 
 /**
- * The default config dir is the one `conf`/env-paths choose for a project named "dirsync":
+ * The default config dir is the one conf chooses (through env-paths) for a project named "dirsync",
+ * computed here from the context's environment because the directory store and the sign-in cache
+ * live beside config.json (test/unit/config-store.test.ts checks it against env-paths):
  * Linux `$XDG_CONFIG_HOME/dirsync-nodejs` (else ~/.config/…), macOS `~/Library/Preferences/dirsync-nodejs`,
  * Windows `%APPDATA%\dirsync-nodejs\Config`.
  */
@@ -17,7 +20,7 @@ export function defaultConfigDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platfo
   return path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), name);
 }
 
-const PROFILE_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const PROFILE_RE = new RegExp(PROFILE_NAME_PATTERN);
 
 export function validateProfileName(name: string): string {
   const lower = name.toLowerCase();

@@ -1,11 +1,16 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Conf, { type Options as ConfOptions } from 'conf';
+import type { lockSync as LockSync } from 'proper-lockfile';
 import { OperationError, StateError } from '../errors.js';
 import type { CloudName } from '../entra/clouds.js';
+import { CONFIG_SCHEMA_VERSION, configRootSchema, configSchema, type IMPORT_MODES } from './schema.js';
 
-export const CONFIG_SCHEMA_VERSION = 1;
+export { CONFIG_SCHEMA_VERSION };
 
-export type ImportMode = 'new-only' | 'sync-existing';
+export type ImportMode = (typeof IMPORT_MODES)[number];
 
 /** The tenant integration: removed by `unconfigure`. */
 export interface TenantConfig {
@@ -48,59 +53,106 @@ export interface LinkedJob {
   linkedAt: string;
 }
 
+/** The last failure of a flow against Entra, with what Microsoft support asks for. */
+export interface FailureRecord {
+  code?: string;
+  message: string;
+  at: string;
+  traceId?: string;
+  correlationId?: string;
+  flow?: string;
+}
+
 export interface ProfileConfig {
   tenant?: TenantConfig;
   consent?: ConsentRecord;
   provisioningJob?: LinkedJob;
   provisioning?: ProvisioningConfig;
   security?: SecurityConfig;
+  lastFailure?: FailureRecord;
 }
 
-export interface ConfigFile {
+export type ConfigFile = {
   schemaVersion: number;
   profiles: Record<string, ProfileConfig>;
+};
+
+/**
+ * conf's migrations, keyed by `<schema version>.0.0` (conf counts versions in semver and records
+ * the last one run in the file's `__internal__` key). Each migration turns the previous schema
+ * into this one and sets `schemaVersion`; they run under the lock, before the first write.
+ */
+const MIGRATIONS: NonNullable<ConfOptions<ConfigFile>['migrations']> = {
+  // Schema 1 is the format dirsync 0.1.0 wrote (without conf's record): nothing to change.
+  '1.0.0': () => {},
+};
+
+/** proper-lockfile's default: a lock not refreshed for this long belongs to a dead process. */
+const LOCK_STALE_MS = 10_000;
+/** Longer than LOCK_STALE_MS, so a lock left by a killed writer is taken over, not waited out. */
+const LOCK_WAIT_MS = 15_000;
+
+/** Temp files of a write that never finished: conf's (atomically's) and dirsync 0.1.0's. */
+const LEFTOVER = /^(?:config\.json\.tmp-\d{10}[0-9a-f]{6}|\.config\.json\.\d+\.\d+\.[0-9a-z]+\.tmp)$/;
+
+const SCHEMA_VIOLATION = 'Config schema violation: ';
+
+const require = createRequire(import.meta.url);
+
+interface Validator {
+  (data: unknown): boolean;
+  errors?: { instancePath: string; message?: string }[] | null;
 }
 
-const LOCK_STALE_MS = 30_000;
-const LOCK_WAIT_MS = 15_000;
+/** ajv's standalone code for schema.ts, generated into dist/config by the build (the same path from src/ and dist/). */
+const precompiledValidator = (): Validator =>
+  require(fileURLToPath(new URL('../../dist/config/config-validator.cjs', import.meta.url))) as Validator;
+
+const emptyConfig = (): ConfigFile => ({ schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} });
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Thrown by the reader for a file of an older schema: it is migrated under the lock first. */
+class NeedsMigration extends Error {}
+
 /**
- * The tenant configuration of every profile in one JSON file (`config.json`, 0600, dir 0700).
- * Every change is a read-modify-write under a lock file and lands with an atomic rename, so
- * concurrent dirsync processes never lose an update and a crash never leaves half a file.
- * A file that cannot be read is never reset: the error names it and how to recover.
+ * The tenant configuration of every profile in one JSON file (`config.json`, 0600, dir 0700), held
+ * by conf: its schema refuses an invalid value, its migrations upgrade an older schema, and it
+ * writes atomically (temp file, fsync, rename). Every change is a read-modify-write under a
+ * cross-process lock (proper-lockfile), so concurrent dirsync processes never lose an update; the
+ * next write removes what a killed writer left. A file that cannot be read is never reset
+ * (conf's `clearInvalidConfig` stays off): the error names it and how to recover.
  */
 export class ConfigStore {
+  private reader: Conf<ConfigFile> | undefined;
+
   constructor(readonly file: string) {}
 
   read(): ConfigFile {
-    let text: string;
+    // conf would create the directory and an empty store; a read creates nothing.
+    if (!fs.existsSync(this.file)) return emptyConfig();
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      return this.checkedRead();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} };
+      if (!(error instanceof NeedsMigration)) throw this.explain(error);
+    }
+    return this.withLock(() => {
+      try {
+        return this.open(true).store;
+      } catch (error) {
+        throw this.explain(error);
       }
-      throw this.unreadable((error as Error).message, error);
-    }
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      throw this.unreadable(`it is not valid JSON (${(error as Error).message})`, error);
-    }
-    if (!isConfigFile(data)) throw this.unreadable('it is not a dirsync configuration');
-    if (data.schemaVersion > CONFIG_SCHEMA_VERSION) {
-      throw new StateError(
-        `${this.file} was written by a newer dirsync (schema ${data.schemaVersion}; this one knows ${CONFIG_SCHEMA_VERSION}).`,
-        { hint: 'Upgrade dirsync and run the command again. The file has not been changed.' },
-      );
-    }
-    return data;
+    });
+  }
+
+  /** The file through the reader: schema-checked; NeedsMigration for an older schema. */
+  private checkedRead(): ConfigFile {
+    this.reader ??= this.open(false);
+    const data = this.reader.store;
+    // Only a file removed since it was seen reads as nothing (conf's empty store).
+    return data.profiles ? data : emptyConfig();
   }
 
   profile(name: string): ProfileConfig {
@@ -110,13 +162,105 @@ export class ConfigStore {
   /** Applies `change` to the freshest copy of the profile, under the lock, and writes it atomically. */
   updateProfile(name: string, change: (profile: ProfileConfig) => ProfileConfig | undefined): ProfileConfig {
     return this.withLock(() => {
-      const data = this.read();
-      const next = change(structuredClone(data.profiles[name] ?? {}));
-      if (next === undefined || Object.keys(next).length === 0) delete data.profiles[name];
-      else data.profiles[name] = next;
-      this.write(data);
-      return next ?? {};
+      let conf: Conf<ConfigFile>;
+      try {
+        // Checked before conf's migrations run: they write their record into the file even when the
+        // rest of it is invalid, and an invalid file must stay exactly as it is.
+        if (fs.existsSync(this.file)) {
+          try {
+            this.checkedRead();
+          } catch (error) {
+            if (!(error instanceof NeedsMigration)) throw error;
+          }
+        }
+        conf = this.open(true);
+      } catch (error) {
+        throw this.explain(error);
+      }
+      this.removeLeftovers();
+      const current = conf.store.profiles[name];
+      const next = change(structuredClone(current ?? {}));
+      try {
+        if (next === undefined || Object.keys(next).length === 0) {
+          if (current !== undefined) conf.delete(`profiles.${name}`);
+          return {};
+        }
+        // One write: dot-prop paths, and profile names have no dots.
+        conf.set({ schemaVersion: CONFIG_SCHEMA_VERSION, [`profiles.${name}`]: next } as Partial<ConfigFile>);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith(SCHEMA_VIOLATION)) throw error;
+        throw new OperationError(`dirsync refused to write ${this.file}: ${describeViolation(error.message)}.`, {
+          hint: 'The file has not been changed. This is a bug in dirsync: please report it with the output of --debug.',
+          cause: error,
+        });
+      }
+      return next;
     });
+  }
+
+  /**
+   * conf on this file. The writer (only under the lock) has conf compile the schema, which checks
+   * every write, runs the migrations and fills a new file with the top-level keys. The reader checks
+   * what it reads against the same schema with ajv's code compiled at build time
+   * (scripts/build-config-validator.mjs): compiling it on every run would cost more than the rest of
+   * `dirsync token status`.
+   */
+  private open(write: boolean): Conf<ConfigFile> {
+    return new Conf<ConfigFile>({
+      cwd: path.dirname(this.file),
+      configName: path.basename(this.file, '.json'),
+      configFileMode: 0o600,
+      clearInvalidConfig: false,
+      serialize: (value) => `${JSON.stringify(value, null, 2)}\n`,
+      deserialize: (text) => this.checkVersion(JSON.parse(text), write),
+      ...(write
+        ? {
+            schema: configSchema as ConfOptions<ConfigFile>['schema'],
+            rootSchema: configRootSchema,
+            // The schema is a constant, checked against JSON Schema's meta-schema by the build.
+            ajvOptions: { validateSchema: false },
+            defaults: { schemaVersion: CONFIG_SCHEMA_VERSION, profiles: {} },
+            migrations: MIGRATIONS,
+            projectVersion: `${CONFIG_SCHEMA_VERSION}.0.0`,
+          }
+        : {}),
+    });
+  }
+
+  /** Refuses a file written by a newer dirsync before conf validates, migrates or writes anything. */
+  private checkVersion(data: unknown, migrating: boolean): ConfigFile {
+    const version = (data as Partial<ConfigFile> | null)?.schemaVersion;
+    if (typeof version === 'number' && version > CONFIG_SCHEMA_VERSION) {
+      throw new StateError(
+        `${this.file} was written by a newer dirsync (schema ${version}; this one knows ${CONFIG_SCHEMA_VERSION}).`,
+        { hint: 'Upgrade dirsync and run the command again. The file has not been changed.' },
+      );
+    }
+    if (!migrating && typeof version === 'number' && version < CONFIG_SCHEMA_VERSION) throw new NeedsMigration();
+    if (!migrating) {
+      const validate = precompiledValidator();
+      if (!validate(data)) {
+        // Worded as conf words its own schema violations.
+        const errors = (validate.errors ?? []).map(({ instancePath, message = '' }) => `\`${instancePath.slice(1)}\` ${message}`);
+        throw new Error(SCHEMA_VIOLATION + errors.join('; '));
+      }
+    }
+    return data as ConfigFile;
+  }
+
+  private explain(error: unknown): Error {
+    if (error instanceof StateError) return error;
+    if (error instanceof SyntaxError) return this.unreadable(`it is not valid JSON (${error.message})`, error);
+    const message = (error as Error).message ?? String(error);
+    if (message.startsWith(SCHEMA_VIOLATION)) {
+      return new StateError(`The configuration file ${this.file} has an invalid value: ${describeViolation(message)}.`, {
+        hint:
+          'dirsync has not changed it. Correct that value, or move the file aside ' +
+          `(mv "${this.file}" "${this.file}.broken") and run \`dirsync configure\` again.`,
+        cause: error,
+      });
+    }
+    return this.unreadable(message, error);
   }
 
   private unreadable(reason: string, cause?: unknown): StateError {
@@ -128,48 +272,43 @@ export class ConfigStore {
     });
   }
 
-  private write(data: ConfigFile): void {
+  /**
+   * Temp files of writers that were killed mid-write. Called under the lock: every writer holds it
+   * while its temp file exists, so any temp file seen here belongs to a dead one.
+   */
+  private removeLeftovers(): void {
     const dir = path.dirname(this.file);
-    const tmp = path.join(dir, `.config.json.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      fs.writeFileSync(fd, `${JSON.stringify({ ...data, schemaVersion: CONFIG_SCHEMA_VERSION }, null, 2)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.renameSync(tmp, this.file);
-    } catch (error) {
-      fs.rmSync(tmp, { force: true });
-      throw error;
-    }
-    try {
-      const dirFd = fs.openSync(dir, 'r');
-      fs.fsyncSync(dirFd);
-      fs.closeSync(dirFd);
-    } catch {
-      // Directories cannot be fsynced on every platform; the rename is still atomic.
+    for (const name of fs.readdirSync(dir)) {
+      if (LEFTOVER.test(name)) fs.rmSync(path.join(dir, name), { force: true });
     }
   }
 
+  /**
+   * Runs `fn` holding `config.json.lock` (proper-lockfile: an atomic mkdir, refreshed while held;
+   * a lock not refreshed for LOCK_STALE_MS is a dead writer's and is taken over).
+   */
   private withLock<T>(fn: () => T): T {
+    const { lockSync } = require('proper-lockfile') as { lockSync: typeof LockSync };
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const lock = `${this.file}.lock`;
     const deadline = Date.now() + LOCK_WAIT_MS;
+    let release: () => void;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       try {
-        fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+        release = lockSync(this.file, { realpath: false, stale: LOCK_STALE_MS, lockfilePath: lock });
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        if (this.lockIsStale(lock)) {
+        // dirsync 0.1.0 locked with a file of the same name, not a directory: proper-lockfile found
+        // it stale (not touched for LOCK_STALE_MS) but cannot rmdir a file. A live 0.1.0 writer
+        // keeps its file for milliseconds, so a stale one is a dead writer's.
+        if ((error as NodeJS.ErrnoException).code === 'ENOTDIR' && fs.statSync(lock, { throwIfNoEntry: false })?.isFile()) {
           fs.rmSync(lock, { force: true });
           continue;
         }
+        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
         if (Date.now() > deadline) {
           throw new OperationError(`Another dirsync process holds ${lock}.`, {
-            hint: 'Wait for it to finish. If none is running, delete the lock file and try again.',
+            hint: 'Wait for it to finish. If none is running, remove the lock (rmdir it) and try again.',
           });
         }
         sleep(delay);
@@ -178,34 +317,14 @@ export class ConfigStore {
     try {
       return fn();
     } finally {
-      fs.rmSync(lock, { force: true });
-    }
-  }
-
-  private lockIsStale(lock: string): boolean {
-    try {
-      const pid = Number(fs.readFileSync(lock, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 0);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
-        }
-      }
-      return Date.now() - fs.statSync(lock).mtimeMs > LOCK_STALE_MS;
-    } catch {
-      return false;
+      release();
     }
   }
 }
 
-function isConfigFile(data: unknown): data is ConfigFile {
-  if (typeof data !== 'object' || data === null) return false;
-  const d = data as Record<string, unknown>;
-  return (
-    typeof d.schemaVersion === 'number' &&
-    typeof d.profiles === 'object' &&
-    d.profiles !== null &&
-    !Array.isArray(d.profiles)
-  );
+/** "`profiles/default/tenant/tenantId` must match pattern …" → "profiles.default.tenant.tenantId must match pattern …". */
+function describeViolation(message: string): string {
+  return message
+    .slice(SCHEMA_VIOLATION.length)
+    .replace(/`([^`]*)`/g, (_, key: string) => (key ? key.replaceAll('/', '.') : 'the file'));
 }

@@ -1,7 +1,14 @@
+/**
+ * What a person types, checked before anything is stored: values are normalised (trimmed, GUIDs
+ * lower-cased, URLs without a trailing slash) and a mistake is explained with where to find the
+ * right value. What config.json may hold is the JSON schema's job (schema.ts, checked by conf);
+ * the patterns are shared with it.
+ */
 import { UsageError } from '../errors.js';
+import { GUID_PATTERN, IMPORT_MODES } from './schema.js';
 import type { ImportMode } from './store.js';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const GUID = new RegExp(GUID_PATTERN);
 
 export const isGuid = (value: string) => GUID.test(value.trim());
 
@@ -55,7 +62,7 @@ export function parsePublicUrl(value: string): string {
 
 export function parseImportMode(value: string): ImportMode {
   const v = value.trim().toLowerCase();
-  if (v === 'new-only' || v === 'sync-existing') return v;
+  if ((IMPORT_MODES as readonly string[]).includes(v)) return v as ImportMode;
   throw new UsageError(`--import-mode must be new-only or sync-existing; got "${value}".`, {
     hint:
       'new-only imports new users and groups without touching existing ones (the portal\'s "No"); ' +

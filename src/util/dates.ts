@@ -1,26 +1,16 @@
-/**
- * Dates for people are always `MMM d, yyyy`, e.g. `Oct 5, 2025` (the reference procedure's format),
- * in the local time zone. Written by hand rather than with date-fns `format` because `token status`
- * must start fast; test/unit/dates.test.ts checks it against date-fns `format(d, 'MMM d, yyyy')`.
- */
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+import { differenceInCalendarDays } from 'date-fns/differenceInCalendarDays';
+import { format } from 'date-fns/format';
 
-export function formatDay(date: Date): string {
-  return `${MONTHS[date.getMonth()]} ${date.getDate()}, ${String(date.getFullYear()).padStart(4, '0')}`;
-}
-
-const DAY_MS = 86_400_000;
+/** Dates for people are always `MMM d, yyyy`, e.g. `Oct 5, 2025` (the reference procedure's format), local time. */
+export const formatDay = (date: Date): string => format(date, 'MMM d, yyyy');
 
 /**
- * Whole days until `until`: rounded up while in the future (a code with 3 hours left has 1 day
- * left), whole days ago once past (3 hours ago is 0, "today").
+ * Calendar days from `now` to `until` in the local time zone — the days between the dates people
+ * see — negative once past: a code that expires later today has 0 days left.
  */
-export function daysLeft(until: Date, now: Date): number {
-  const diff = until.getTime() - now.getTime();
-  return diff >= 0 ? Math.ceil(diff / DAY_MS) : -Math.floor(-diff / DAY_MS) || 0;
-}
+export const daysLeft = (until: Date, now: Date): number => differenceInCalendarDays(until, now);
 
-/** "in 181 days", "in 1 day", "today", "1 day ago". */
+/** "in 181 days", "in 1 day", "today", "1 day ago": counted like daysLeft. */
 export function relativeDays(until: Date, now: Date): string {
   const n = daysLeft(until, now);
   if (n === 0) return 'today';

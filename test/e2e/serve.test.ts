@@ -3,6 +3,7 @@
  * provisioning client over HTTP with a Secret Code from `dirsync token renew`, then the CLI's own
  * `groups list` / `users list` / `token status` on what arrived.
  */
+import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { baseEnv, rememberSecret, runCli, tempConfigDir } from '../support/cli.js';
 import { EntraProvisioningClient, entraUser } from '../support/entra-provisioning-client.js';
@@ -121,6 +122,30 @@ describe('dirsync serve', () => {
   it('needs a configured profile (exit 3)', async () => {
     const r = await runCli(['serve', '--port', '0'], { env: baseEnv(tempConfigDir()) });
     expect(r.code).toBe(3);
+  });
+
+  it('lets a request in flight finish after SIGTERM, then exits 0', async () => {
+    const code = await renew();
+    server = await startServe([], env);
+    const { port } = new URL(server.url);
+    const body = JSON.stringify({ ...entraUser('slow'), active: true });
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let response = '';
+    socket.setEncoding('utf8').on('data', (d) => (response += d));
+    // The headers and half the body, then the signal, then the rest.
+    socket.write(
+      `POST /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${code}\r\n` +
+        `Content-Type: application/scim+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 20)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stopped = server.stop('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    socket.end(body.slice(20));
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(response).toMatch(/^HTTP\/1\.1 201 /);
+    expect(await stopped).toBe(0);
+    server = undefined;
   });
 
   it('stops cleanly on Ctrl-C with exit 0', async () => {
