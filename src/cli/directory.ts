@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { echo, quoted } from '../util/echo.js';
 import { parseAdminCsv } from '../directory/csv.js';
 import type { AdminImportResult } from '../directory/store.js';
 import { openDirectory } from './common.js';
@@ -23,7 +24,7 @@ export async function importCsv(options: ImportOptions, ctx: Context): Promise<E
   try {
     text = fs.readFileSync(options.file, 'utf8');
   } catch (error) {
-    throw new UsageError(`${options.file} cannot be read: ${(error as Error).message}.`, {
+    throw new UsageError(`${quoted(options.file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? echo((error as Error).message)}).`, {
       hint: 'Pass the path of a CSV file, e.g. dirsync directory import ./people.csv',
     });
   }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { quoted } from '../util/echo.js';
 
 /**
  * The default config dir is the one `conf`/env-paths choose for a project named "dirsync":
@@ -22,7 +23,7 @@ const PROFILE_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export function validateProfileName(name: string): string {
   const lower = name.toLowerCase();
   if (!PROFILE_RE.test(lower)) {
-    throw new UsageError(`"${name}" is not a valid profile name.`, {
+    throw new UsageError(`${quoted(name)} is not a valid profile name.`, {
       hint: 'Use letters, digits, "-" and "_" (up to 64 characters), e.g. --profile contoso-prod.',
     });
   }
