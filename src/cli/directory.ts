@@ -3,7 +3,7 @@ import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
 import { echo, quoted } from '../util/echo.js';
 import { parseAdminCsv } from '../directory/csv.js';
 import type { AdminImportResult } from '../directory/store.js';
-import { openDirectory } from './common.js';
+import { configStore, openDirectory, requireProvisioning, securityCheck } from './common.js';
 import type { Context } from './context.js';
 
 export interface ImportOptions {
@@ -17,7 +17,8 @@ export interface ImportResultJson extends AdminImportResult {
 
 /**
  * `dirsync directory import FILE.csv`: adds users and groups as an administrator ("Updated by:
- * Administrator"). All or nothing: one transaction. Existing names are skipped and listed.
+ * Administrator") after the security check. All or nothing: one transaction. Existing names are
+ * skipped and listed.
  */
 export async function importCsv(options: ImportOptions, ctx: Context): Promise<ExitCodeValue> {
   let text: string;
@@ -29,6 +30,11 @@ export async function importCsv(options: ImportOptions, ctx: Context): Promise<E
     });
   }
   const rows = parseAdminCsv(text, options.file);
+  // The directory changes: the security check, as for every such command (after the file was read,
+  // so a typo in it fails before the password is asked).
+  const store = configStore(ctx);
+  requireProvisioning(ctx, store.profile(ctx.profile));
+  await securityCheck(ctx, store);
   const directory = await openDirectory(ctx);
   let result: AdminImportResult;
   try {
