@@ -2,11 +2,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ConflictError, type DirectoryStore, type ImportMode, type Page } from '../directory/store.js';
+import { ConflictError, type DirectoryStore, type ImportMode, type ListQuery, type Page } from '../directory/store.js';
 import { hashSecretCode, isRecordValid, verifySecretCode } from '../secrets/code.js';
 import { errorBody, invalidSyntax, invalidValue, notFound, ScimError } from './errors.js';
-import { groupConditions, userConditions } from './filter.js';
-import { applyUserPatch, groupChangeFromPatch, groupFromResource, parsePatchRequest, userFromResource } from './patch.js';
+import { parseFilter, parseSort, type ResourceKind } from './filter-grammar.js';
+import { applyUserPatch, CORE_GROUP, groupChangeFromPatch, groupFromResource, parsePatchRequest, userFromResource } from './patch.js';
 import {
   groupResource,
   listResponse,
@@ -187,12 +187,22 @@ function pageOf(params: URLSearchParams): Page {
   return { startIndex, count };
 }
 
+/** `filter`, `sortBy` and `sortOrder` of a list GET. */
+function listQuery(params: URLSearchParams, kind: ResourceKind): ListQuery {
+  const filter = params.get('filter');
+  const sort = parseSort(params.get('sortBy'), params.get('sortOrder'), kind);
+  return {
+    ...(filter !== null ? { filter: parseFilter(filter, kind) } : {}),
+    ...(sort ? { sort } : {}),
+  };
+}
+
 const listParam = (params: URLSearchParams, name: string) =>
   params.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Query parameter names are matched case-insensitively (Entra and other clients vary). */
 function normalizeParams(search: URLSearchParams): URLSearchParams {
-  const known = ['filter', 'startIndex', 'count', 'attributes', 'excludedAttributes'];
+  const known = ['filter', 'startIndex', 'count', 'attributes', 'excludedAttributes', 'sortBy', 'sortOrder'];
   const out = new URLSearchParams();
   for (const [key, value] of search) {
     const name = known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? key;
@@ -300,9 +310,9 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
           if (!user) throw missing();
           return { status: 200, body: project(userResource(user, base), attributes, excluded) };
         }
-        const filter = params.get('filter');
+        const query = listQuery(params, 'User');
         const page = pageOf(params);
-        const result = await store.queryUsers(filter ? userConditions(filter) : [], page, mode());
+        const result = await store.queryUsers(query, page, mode());
         const resources = result.items.map((u) => project(userResource(u, base), attributes, excluded));
         return { status: 200, body: listResponse(resources, result.total, page.startIndex) };
       }
@@ -311,14 +321,18 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
         const data = userFromResource(await readJson(req, limit, oversize));
         const { record } = await store.createUser(data, write());
         const body = userResource(record, base);
-        return { status: 201, body, headers: { Location: (body.meta as { location: string }).location } };
+        return {
+          status: 201,
+          body: project(body, attributes, excluded),
+          headers: { Location: (body.meta as { location: string }).location },
+        };
       }
       case 'PUT': {
         if (!id) break;
         const data = userFromResource(await readJson(req, limit, oversize));
         const user = await store.updateUser(id, () => data, write());
         if (!user) throw missing();
-        return { status: 200, body: userResource(user, base) };
+        return { status: 200, body: project(userResource(user, base), attributes, excluded) };
       }
       case 'PATCH': {
         if (!id) break;
@@ -353,9 +367,14 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
     const write = () => ({ mode: mode(), now: now() });
     const attributes = listParam(params, 'attributes');
     const excluded = listParam(params, 'excludedAttributes');
+    const bare = (a: string) => {
+      const lower = a.toLowerCase();
+      const core = `${CORE_GROUP.toLowerCase()}:`;
+      return lower.startsWith(core) ? lower.slice(core.length) : lower;
+    };
     const wantsMembers =
-      !excluded?.some((a) => a.toLowerCase() === 'members') &&
-      (!attributes?.length || attributes.some((a) => a.toLowerCase().split('.')[0] === 'members'));
+      !excluded?.some((a) => bare(a) === 'members') &&
+      (!attributes?.length || attributes.some((a) => bare(a).split('.')[0] === 'members'));
     const missing = () => notFound(`Group ${id} not found.`);
     const render = async (g: Awaited<ReturnType<typeof store.getGroup>> & object) =>
       project(groupResource(g, base, wantsMembers ? await store.groupMembers(g.id) : undefined), attributes, excluded);
@@ -366,9 +385,9 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
           if (!group) throw missing();
           return { status: 200, body: await render(group) };
         }
-        const filter = params.get('filter');
+        const query = listQuery(params, 'Group');
         const page = pageOf(params);
-        const result = await store.queryGroups(filter ? groupConditions(filter) : [], page, mode());
+        const result = await store.queryGroups(query, page, mode());
         const resources = [];
         for (const g of result.items) resources.push(await render(g));
         return { status: 200, body: listResponse(resources, result.total, page.startIndex) };

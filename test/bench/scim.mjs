@@ -90,6 +90,7 @@ async function storeAlone(file, o) {
   const { openSqliteDirectory } = await import(path.join(root, 'dist/directory/sqlite.js'));
   const { userFromResource, groupFromResource, groupChangeFromPatch, parsePatchRequest } = await import(path.join(root, 'dist/scim/patch.js'));
   const { hashSecretCode } = await import(path.join(root, 'dist/secrets/code.js'));
+  const { parseFilter } = await import(path.join(root, 'dist/scim/filter-grammar.js'));
   const store = openSqliteDirectory(file);
   const code = process.env.BENCH_SECRET_CODE;
   const hash = hashSecretCode(code);
@@ -114,14 +115,14 @@ async function storeAlone(file, o) {
   const started = performance.now();
   await pool(o.users, async (i) => {
     await auth();
-    await store.queryUsers([{ attr: 'userName', value: users[i].userName }], page, mode);
+    await store.queryUsers({ filter: parseFilter(`userName eq ${JSON.stringify(users[i].userName)}`, 'User') }, page, mode);
     await auth();
     userIds[i] = (await store.createUser(users[i], { mode, now: new Date() })).record.id;
     requests += 2;
   });
   await pool(o.groups, async (i) => {
     await auth();
-    await store.queryGroups([{ attr: 'displayName', value: groups[i].data.displayName }], page, mode);
+    await store.queryGroups({ filter: parseFilter(`displayName eq ${JSON.stringify(groups[i].data.displayName)}`, 'Group') }, page, mode);
     await auth();
     groupIds[i] = (await store.createGroup(groups[i].data, groups[i].members, { mode, now: new Date() })).record.id;
     requests += 2;
@@ -137,8 +138,8 @@ async function storeAlone(file, o) {
     if (++patches % o.filterEvery === 0) {
       await auth();
       const n = (b * 7919) % o.users;
-      if (b % 2) await store.queryUsers([{ attr: 'userName', value: users[n].userName }], page, mode);
-      else await store.queryGroups([{ attr: 'displayName', value: groups[(b * 31) % o.groups].data.displayName }], page, mode);
+      if (b % 2) await store.queryUsers({ filter: parseFilter(`userName eq ${JSON.stringify(users[n].userName)}`, 'User') }, page, mode);
+      else await store.queryGroups({ filter: parseFilter(`displayName eq ${JSON.stringify(groups[(b * 31) % o.groups].data.displayName)}`, 'Group') }, page, mode);
       requests++;
     }
   });
