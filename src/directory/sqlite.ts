@@ -168,6 +168,15 @@ export class SqliteDirectory implements DirectoryStore {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * For `dirsync serve`: WAL checkpoints from now on run in a worker thread with its own connection,
+   * not inside this connection's COMMITs (see ./sqlite-checkpoint.ts). Stop it before close().
+   */
+  async checkpointInBackground(options: { intervalMs?: number; onError?: (message: string) => void } = {}) {
+    const { startBackgroundCheckpoints } = await import('./sqlite-checkpoint.js');
+    return startBackgroundCheckpoints(this.db, this.path, { ...options, binding: nativeBinding() });
+  }
+
   /** A prepared statement, compiled once per SQL text (the SCIM hot paths reuse a handful). */
   private sql(text: string): DatabaseConstructor.Statement {
     let stmt = this.statements.get(text);
