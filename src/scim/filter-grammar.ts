@@ -87,9 +87,14 @@ const find = (list: AttrSchema[] | undefined, name: string) => list?.find((a) =>
 
 const OPERATORS = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', 'ge', 'le', 'pr']);
 const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
-const isNameStart = (c: string | undefined) => c !== undefined && /[A-Za-z$]/.test(c);
-/** Characters of an attribute path, URN prefix included (`urn:…:2.0:User:manager.value`). */
-const isPathChar = (c: string | undefined) => c !== undefined && /[\w$:.\-]/.test(c);
+const isLetter = (code: number) => (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+const isNameStart = (c: string | undefined) => c !== undefined && (isLetter(c.charCodeAt(0)) || c === '$');
+/** Characters of an attribute path, URN prefix included (`urn:…:2.0:User:manager.value`): [\w$:.-]. */
+function isPathChar(c: string | undefined): boolean {
+  if (c === undefined) return false;
+  const code = c.charCodeAt(0);
+  return isLetter(code) || (code >= 48 && code <= 58) /* 0-9 : */ || c === '_' || c === '$' || c === '.' || c === '-';
+}
 
 /** What was written, before it is checked against the schema. */
 type RawPath = { text: string; at: number };
@@ -123,7 +128,7 @@ class Reader {
   /** A word made of letters (an operator or keyword), without moving. */
   peekWord(): string {
     let j = this.i;
-    while (j < this.text.length && /[A-Za-z]/.test(this.text[j]!)) j++;
+    while (j < this.text.length && isLetter(this.text.charCodeAt(j))) j++;
     const next = this.text[j];
     // A keyword ends at a space, a parenthesis, a bracket, a quote or the end.
     if (next !== undefined && !isSpace(next) && !'()[]"'.includes(next)) return '';
@@ -262,7 +267,23 @@ interface Resolved {
   path: string[];
 }
 
+// Clients send the same few attribute paths over and over (Entra: userName, externalId, displayName):
+// top-level resolutions are remembered, bounded (a client inventing paths only makes it start over).
+const resolvedPaths = new Map<string, Resolved>();
+
 function resolvePath(kind: ResourceKind, raw: RawPath, text: string, within?: Resolved): Resolved {
+  if (within) return resolveUncached(kind, raw, text, within);
+  const key = `${kind} ${raw.text}`;
+  let hit = resolvedPaths.get(key);
+  if (!hit) {
+    hit = resolveUncached(kind, raw, text); // throws for an unknown attribute: nothing is cached then
+    if (resolvedPaths.size >= 256) resolvedPaths.clear();
+    resolvedPaths.set(key, hit);
+  }
+  return hit;
+}
+
+function resolveUncached(kind: ResourceKind, raw: RawPath, text: string, within?: Resolved): Resolved {
   const fail = (message: string): never => {
     throw invalidFilter(`Invalid filter ${near(text, raw.at)}: ${message}`);
   };
