@@ -189,7 +189,7 @@ export class Output {
   }
 
   warn(text: string): void {
-    this.say(`${this.style.yellow('!')} ${this.style.yellow(boundEchoes(text))}`);
+    this.say(`${this.style.yellow('!')} ${this.style.yellow(this.bounded(text))}`);
   }
 
   hint(text: string): void {
@@ -223,15 +223,20 @@ export class Output {
     };
   }
 
+  /** Redacted first (a secret must not survive as a shortened prefix), then long input quoted short. */
+  private bounded(text: string): string {
+    return boundEchoes(this.redactor.redact(text));
+  }
+
   /** Prints an error the way its kind deserves and returns the exit code. */
   error(error: unknown): ExitCodeValue {
     // Every error text passes boundEchoes: a value the user gave is quoted only up to a short
     // length (the validators use util/echo themselves; this catches the rest, e.g. a file name
     // inside an operating-system error), in text and --json alike.
     if (error instanceof DirsyncError) {
-      const message = boundEchoes(error.message);
-      const hint = error.hint === undefined ? undefined : boundEchoes(error.hint);
-      const details = error.details && boundDetails(error.details);
+      const message = this.bounded(error.message);
+      const hint = error.hint === undefined ? undefined : this.bounded(error.hint);
+      const details = error.details && boundDetails(error.details, (t) => this.bounded(t));
       if (this.json) {
         this.say(JSON.stringify({ error: { code: error.code, exitCode: error.exitCode, message, hint, details } }));
       } else {
@@ -241,23 +246,26 @@ export class Output {
           for (const [k, v] of Object.entries(details)) if (v !== undefined) this.debug(`${k}: ${v}`);
         }
       }
-      if (this.debugEnabled && error.cause) this.debug(`cause: ${boundEchoes(describeCause(error.cause))}`);
+      if (this.debugEnabled && error.cause) this.debug(`cause: ${this.bounded(describeCause(error.cause))}`);
       return error.exitCode;
     }
-    const message = boundEchoes(error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error));
+    const message = this.bounded(error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error));
     if (this.json) {
       this.say(JSON.stringify({ error: { code: 'internal', exitCode: 1, message } }));
     } else {
       this.say(`${this.style.red('error:')} ${message}`);
       if (!this.debugEnabled) this.hint('Run the command again with --debug for details.');
     }
-    this.debug(() => boundEchoes(error instanceof Error && error.stack ? error.stack : String(error)));
+    this.debug(() => this.bounded(error instanceof Error && error.stack ? error.stack : String(error)));
     return ExitCode.failed;
   }
 }
 
-function boundDetails(details: NonNullable<DirsyncError['details']>): NonNullable<DirsyncError['details']> {
-  return Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? boundEchoes(v) : v]));
+function boundDetails(
+  details: NonNullable<DirsyncError['details']>,
+  bound: (text: string) => string,
+): NonNullable<DirsyncError['details']> {
+  return Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? bound(v) : v]));
 }
 
 function describeCause(cause: unknown): string {
