@@ -244,6 +244,9 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
   const mode = typeof options.importMode === 'function' ? options.importMode : () => options.importMode as ImportMode;
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const oversize: OversizeBounds = { ...DEFAULT_OVERSIZE, ...options.oversize };
+  /** Requests whose `Expect: 100-continue` was not answered: their body is not coming. */
+  const notInvited = new WeakSet<http.IncomingMessage>();
+  const readRequestJson = (req: http.IncomingMessage) => readJson(req, limit, notInvited.has(req) ? { ...oversize, discardBytes: 0 } : oversize);
   const lastUsedInterval = options.lastUsedIntervalMs ?? 60_000;
   const lastUsedWritten = new Map<number, number>();
   const scheme = options.tls ? 'https' : 'http';
@@ -318,7 +321,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       }
       case 'POST': {
         if (id) break;
-        const data = userFromResource(await readJson(req, limit, oversize));
+        const data = userFromResource(await readRequestJson(req));
         const { record } = await store.createUser(data, write());
         const body = userResource(record, base);
         return {
@@ -329,14 +332,14 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       }
       case 'PUT': {
         if (!id) break;
-        const data = userFromResource(await readJson(req, limit, oversize));
+        const data = userFromResource(await readRequestJson(req));
         const user = await store.updateUser(id, () => data, write());
         if (!user) throw missing();
         return { status: 200, body: project(userResource(user, base), attributes, excluded) };
       }
       case 'PATCH': {
         if (!id) break;
-        const ops = parsePatchRequest(await readJson(req, limit, oversize));
+        const ops = parsePatchRequest(await readRequestJson(req));
         const user = await store.updateUser(id, (current) => applyUserPatch(current, ops), write());
         if (!user) throw missing();
         return { status: 200, body: project(userResource(user, base), attributes, excluded) };
@@ -394,7 +397,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       }
       case 'POST': {
         if (id) break;
-        const { data, members } = groupFromResource(await readJson(req, limit, oversize));
+        const { data, members } = groupFromResource(await readRequestJson(req));
         const { record } = await store.createGroup(data, members, write());
         noteUnknownMembers(record.unknownMembers, notes);
         const body = await render(record);
@@ -402,7 +405,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       }
       case 'PUT': {
         if (!id) break;
-        const { data, members } = groupFromResource(await readJson(req, limit, oversize));
+        const { data, members } = groupFromResource(await readRequestJson(req));
         const group = await store.updateGroup(
           id,
           { displayName: data.displayName, externalId: data.externalId ?? null, replaceMembers: members },
@@ -414,7 +417,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       }
       case 'PATCH': {
         if (!id) break;
-        const change = groupChangeFromPatch(parsePatchRequest(await readJson(req, limit, oversize)));
+        const change = groupChangeFromPatch(parsePatchRequest(await readRequestJson(req)));
         const group = await store.updateGroup(id, change, write());
         if (!group) throw missing();
         noteUnknownMembers(group.unknownMembers, notes);
@@ -547,6 +550,14 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   server.requestTimeout = 120_000;
+  // `Expect: 100-continue` (curl does it for large bodies): a body declared over the limit is not
+  // invited; the 413 goes at once and the connection closes gently. Any other is told to continue.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) notInvited.add(req);
+    else res.writeContinue();
+    listener(req, res);
+  });
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();

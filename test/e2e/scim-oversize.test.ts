@@ -140,4 +140,40 @@ describe('an oversize request body is answered 413 and the client reads it', () 
     socket.end();
     await closed;
   });
+
+  it('Expect: 100-continue with a declared size over the limit: no invitation to send, the 413 at once', async () => {
+    fx = await startFixture({ maxBodyBytes: 64 * 1024 });
+    const url = new URL(fx.server.tenantUrl);
+    const socket = net.connect(Number(url.port), url.hostname);
+    let received = '';
+    socket.setEncoding('utf8').on('data', (d) => (received += d));
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      `POST /scim/v2/Users HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${fx.code}\r\n` +
+        `Content-Type: application/scim+json\r\nContent-Length: ${10 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    for (let i = 0; i < 200 && !received.includes('}'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(received).not.toMatch(/100 Continue/);
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received).toMatch(/"status":"413"/);
+    socket.end();
+    await closed;
+
+    // Under the limit, the client is invited and the request goes through.
+    const small = JSON.stringify({ userName: 'expect@contoso.com' });
+    const ok = await new Promise<number | undefined>((resolve, reject) => {
+      const req = http.request(`${fx.server.tenantUrl}/Users`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${fx.code}`, 'Content-Type': 'application/scim+json', 'Content-Length': String(small.length), Expect: '100-continue' },
+      });
+      req.on('continue', () => req.end(small));
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+    });
+    expect(ok).toBe(201);
+  });
 });
