@@ -342,7 +342,9 @@ function checkValue(op: CompareOp, attr: FilterAttribute, value: FilterValue, te
     case 'dateTime': {
       if (typeof value !== 'string') return fail(`${name} is a date: compare it with a quoted date such as "2025-01-31T00:00:00Z"`);
       if (op === 'co' || op === 'sw' || op === 'ew') return value;
-      const date = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$/.test(value) ? new Date(value) : new Date(NaN);
+      const m = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$/i.exec(value);
+      // A time without a zone is UTC (as the stored instants are), whatever this machine's zone.
+      const date = m ? new Date(m[1] && !m[4] ? `${value}Z` : value) : new Date(NaN);
       if (Number.isNaN(date.getTime())) return fail(`"${value.slice(0, 40)}" is not a date such as "2025-01-31T00:00:00Z"`);
       return date.toISOString();
     }

@@ -70,6 +70,8 @@ describe('the SCIM filter grammar (RFC 7644 §3.4.2.2)', () => {
       attr: { path: ['meta', 'lastModified'], type: 'dateTime', caseExact: false },
       value: '2025-01-31T09:00:00.000Z',
     });
+    expect(u('meta.created ge "2025-01-31T10:00:00"')).toMatchObject({ value: '2025-01-31T10:00:00.000Z' });
+    expect(u('meta.created ge "2025-01-31"')).toMatchObject({ value: '2025-01-31T00:00:00.000Z' });
   });
 
   it('reads value paths and multi-valued attributes as "some element matches"', () => {
