@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url);
  * the database file and fsyncs both; run by SQLite inside a COMMIT (its default), it stalls that
  * COMMIT — and every request waiting for it — for tens of milliseconds. Here the serving connection
  * never checkpoints (`wal_autocheckpoint = 0`); a worker thread with its own connection runs
- * `PRAGMA wal_checkpoint(PASSIVE)` every `intervalMs`. PASSIVE never waits for or blocks a writer
+ * `PRAGMA wal_checkpoint(PASSIVE)` every `intervalMs` (default 1 s). PASSIVE never waits for or blocks a writer
  * or a reader; writers start the WAL over once a checkpoint has caught up with it.
  */
 const WORKER = `
@@ -35,6 +35,12 @@ parentPort.on('message', (message) => {
 });
 `;
 
+/**
+ * Once a second: often enough that the WAL stays small, rarely enough that a hot page (a table's
+ * last leaf, an index's) is copied back once per many commits rather than every few.
+ */
+const DEFAULT_INTERVAL_MS = 1000;
+
 export interface BackgroundCheckpoints {
   /** Stops the worker after a last checkpoint; resolves when it has exited. */
   stop(): Promise<void>;
@@ -49,7 +55,7 @@ export function startBackgroundCheckpoints(
   db.pragma('wal_autocheckpoint = 0');
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { file, module: require.resolve('better-sqlite3'), binding: options.binding, intervalMs: options.intervalMs ?? 500 },
+    workerData: { file, module: require.resolve('better-sqlite3'), binding: options.binding, intervalMs: options.intervalMs ?? DEFAULT_INTERVAL_MS },
   });
   worker.unref();
   let failed = false;
