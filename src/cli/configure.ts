@@ -4,6 +4,7 @@ import { isGuid, parseClientId, parseImportMode, parsePublicUrl, parseTenantId, 
 import { CLOUDS, parseCloud, type CloudName } from '../entra/clouds.js';
 import { configStore, newPasswordHash, openDirectory, profileFlag, securityCheck } from './common.js';
 import { missingValue, type Context } from './context.js';
+import { parseDuration } from '../util/duration.js';
 
 export interface ConfigureOptions {
   tenantId?: string;
@@ -54,6 +55,7 @@ export async function run(options: ConfigureOptions, ctx: Context): Promise<Conf
   const prompt = ctx.interactive;
 
   // Validate every flag before asking anything, so a typo fails fast.
+  if (options.timeout !== undefined) parseDuration(options.timeout, '--timeout');
   let importMode = options.importMode === undefined ? undefined : parseImportMode(options.importMode);
   let tenantId: string | undefined;
   let domain: string | undefined;

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { ExitCode, type ExitCodeValue, UsageError } from '../errors.js';
+import { echo, quoted } from '../util/echo.js';
 import { parseAdminCsv } from '../directory/csv.js';
 import type { AdminImportResult } from '../directory/store.js';
-import { openDirectory } from './common.js';
+import { configStore, openDirectory, requireProvisioning, securityCheck } from './common.js';
 import type { Context } from './context.js';
 
 export interface ImportOptions {
@@ -16,18 +17,24 @@ export interface ImportResultJson extends AdminImportResult {
 
 /**
  * `dirsync directory import FILE.csv`: adds users and groups as an administrator ("Updated by:
- * Administrator"). All or nothing: one transaction. Existing names are skipped and listed.
+ * Administrator") after the security check. All or nothing: one transaction. Existing names are
+ * skipped and listed.
  */
 export async function importCsv(options: ImportOptions, ctx: Context): Promise<ExitCodeValue> {
   let text: string;
   try {
     text = fs.readFileSync(options.file, 'utf8');
   } catch (error) {
-    throw new UsageError(`${options.file} cannot be read: ${(error as Error).message}.`, {
+    throw new UsageError(`${quoted(options.file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? echo((error as Error).message)}).`, {
       hint: 'Pass the path of a CSV file, e.g. dirsync directory import ./people.csv',
     });
   }
   const rows = parseAdminCsv(text, options.file);
+  // The directory changes: the security check, as for every such command (after the file was read,
+  // so a typo in it fails before the password is asked).
+  const store = configStore(ctx);
+  requireProvisioning(ctx, store.profile(ctx.profile));
+  await securityCheck(ctx, store);
   const directory = await openDirectory(ctx);
   let result: AdminImportResult;
   try {

@@ -2,6 +2,7 @@ import { ExitCode, type ExitCodeValue } from '../errors.js';
 import { configStore } from './common.js';
 import { openGraph } from './graph.js';
 import type { Context } from './context.js';
+import { quoted } from '../util/echo.js';
 
 export interface EntraListOptions {
   filter?: string;
@@ -38,7 +39,7 @@ export async function listFromEntra(options: EntraListOptions, ctx: Context): Pr
     entraGroupJson,
   );
   ctx.out.debug(`${count} group(s) from Microsoft Graph`);
-  if (count === 0) ctx.out.info(options.filter ? `No group name in Microsoft Entra contains "${options.filter}".` : 'The tenant has no groups.');
+  if (count === 0) ctx.out.info(options.filter ? `No group name in Microsoft Entra contains ${quoted(options.filter)}.` : 'The tenant has no groups.');
   return ExitCode.ok;
 }
 

@@ -3,6 +3,7 @@ import type { GroupSummary } from '../directory/store.js';
 import { formatDay } from '../util/dates.js';
 import { profileFlag, streamFromDirectory } from './common.js';
 import type { Context } from './context.js';
+import { quoted } from '../util/echo.js';
 
 export interface ListOptions {
   filter?: string;
@@ -36,7 +37,7 @@ export async function list(options: ListOptions, ctx: Context): Promise<ExitCode
     groupJson,
   );
   if (count === 0) {
-    ctx.out.info(options.filter ? `No group name contains "${options.filter}".` : 'No groups yet.');
+    ctx.out.info(options.filter ? `No group name contains ${quoted(options.filter)}.` : 'No groups yet.');
     if (!options.filter) {
       ctx.out.hint(
         "Groups arrive from Microsoft Entra ID's user provisioning: run `dirsync serve`, then enter the Tenant URL and " +

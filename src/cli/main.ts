@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Command as CommandType, CommanderError as CommanderErrorType, Option as OptionType } from 'commander';
 import { ExitCode, InterruptedError, type ExitCodeValue } from '../errors.js';
+import { boundEchoes } from '../util/echo.js';
 import type { Context, GlobalOptions } from './context.js';
 import type { Output } from './output.js';
 
@@ -44,7 +45,13 @@ export function buildProgram(
   const program = new Command('dirsync')
     // Set before any subcommand is added: subcommands copy these settings when they are created.
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    // Commander's own errors quote what was typed (an unknown option, a value not among the choices):
+    // bounded like every other error (src/util/echo.ts).
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(boundEchoes(text)),
+    })
     .description('Connect a Microsoft Entra ID tenant to a directory and keep it synced over SCIM 2.0.')
     .version(version, '-V, --version')
     .addOption(new Option('--profile <name>', 'the profile to use').env('DIRSYNC_PROFILE'))

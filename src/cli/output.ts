@@ -1,4 +1,5 @@
 import { DirsyncError, ExitCode, type ExitCodeValue } from '../errors.js';
+import { boundEchoes } from '../util/echo.js';
 import { Redactor } from './redact.js';
 import { colorLevel, createStyle, visibleLength, type Style } from './style.js';
 
@@ -188,7 +189,7 @@ export class Output {
   }
 
   warn(text: string): void {
-    this.say(`${this.style.yellow('!')} ${this.style.yellow(text)}`);
+    this.say(`${this.style.yellow('!')} ${this.style.yellow(this.bounded(text))}`);
   }
 
   hint(text: string): void {
@@ -222,35 +223,49 @@ export class Output {
     };
   }
 
+  /** Redacted first (a secret must not survive as a shortened prefix), then long input quoted short. */
+  private bounded(text: string): string {
+    return boundEchoes(this.redactor.redact(text));
+  }
+
   /** Prints an error the way its kind deserves and returns the exit code. */
   error(error: unknown): ExitCodeValue {
+    // Every error text passes boundEchoes: a value the user gave is quoted only up to a short
+    // length (the validators use util/echo themselves; this catches the rest, e.g. a file name
+    // inside an operating-system error), in text and --json alike.
     if (error instanceof DirsyncError) {
+      const message = this.bounded(error.message);
+      const hint = error.hint === undefined ? undefined : this.bounded(error.hint);
+      const details = error.details && boundDetails(error.details, (t) => this.bounded(t));
       if (this.json) {
-        this.say(
-          JSON.stringify({
-            error: { code: error.code, exitCode: error.exitCode, message: error.message, hint: error.hint, details: error.details },
-          }),
-        );
+        this.say(JSON.stringify({ error: { code: error.code, exitCode: error.exitCode, message, hint, details } }));
       } else {
-        this.say(`${this.style.red('error:')} ${error.message}`);
-        if (error.hint) this.hint(error.hint);
-        if (error.details && this.debugEnabled) {
-          for (const [k, v] of Object.entries(error.details)) if (v !== undefined) this.debug(`${k}: ${v}`);
+        this.say(`${this.style.red('error:')} ${message}`);
+        if (hint) this.hint(hint);
+        if (details && this.debugEnabled) {
+          for (const [k, v] of Object.entries(details)) if (v !== undefined) this.debug(`${k}: ${v}`);
         }
       }
-      if (this.debugEnabled && error.cause) this.debug(`cause: ${describeCause(error.cause)}`);
+      if (this.debugEnabled && error.cause) this.debug(`cause: ${this.bounded(describeCause(error.cause))}`);
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const message = this.bounded(error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error));
     if (this.json) {
       this.say(JSON.stringify({ error: { code: 'internal', exitCode: 1, message } }));
     } else {
       this.say(`${this.style.red('error:')} ${message}`);
       if (!this.debugEnabled) this.hint('Run the command again with --debug for details.');
     }
-    this.debug(() => (error instanceof Error && error.stack ? error.stack : String(error)));
+    this.debug(() => this.bounded(error instanceof Error && error.stack ? error.stack : String(error)));
     return ExitCode.failed;
   }
+}
+
+function boundDetails(
+  details: NonNullable<DirsyncError['details']>,
+  bound: (text: string) => string,
+): NonNullable<DirsyncError['details']> {
+  return Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? bound(v) : v]));
 }
 
 function describeCause(cause: unknown): string {

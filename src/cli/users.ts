@@ -3,6 +3,7 @@ import type { UserSummary } from '../directory/store.js';
 import { formatDay } from '../util/dates.js';
 import { profileFlag, streamFromDirectory } from './common.js';
 import type { Context } from './context.js';
+import { quoted } from '../util/echo.js';
 
 export interface ListOptions {
   filter?: string;
@@ -42,7 +43,7 @@ export async function list(options: ListOptions, ctx: Context): Promise<ExitCode
     userJson,
   );
   if (count === 0) {
-    ctx.out.info(options.filter ? `No user name contains "${options.filter}".` : 'No users yet.');
+    ctx.out.info(options.filter ? `No user name contains ${quoted(options.filter)}.` : 'No users yet.');
     if (!options.filter) {
       ctx.out.hint(
         "Users arrive from Microsoft Entra ID's user provisioning (`dirsync serve`, then the Tenant URL and Secret Code " +

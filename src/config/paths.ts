@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { quoted } from '../util/echo.js';
 import { PROFILE_NAME_PATTERN } from './schema.js';
 
 /**
@@ -25,7 +26,7 @@ const PROFILE_RE = new RegExp(PROFILE_NAME_PATTERN);
 export function validateProfileName(name: string): string {
   const lower = name.toLowerCase();
   if (!PROFILE_RE.test(lower)) {
-    throw new UsageError(`"${name}" is not a valid profile name.`, {
+    throw new UsageError(`${quoted(name)} is not a valid profile name.`, {
       hint: 'Use letters, digits, "-" and "_" (up to 64 characters), e.g. --profile contoso-prod.',
     });
   }

@@ -5,6 +5,7 @@
  * the patterns are shared with it.
  */
 import { UsageError } from '../errors.js';
+import { quoted } from '../util/echo.js';
 import { GUID_PATTERN, IMPORT_MODES } from './schema.js';
 import type { ImportMode } from './store.js';
 
@@ -20,7 +21,7 @@ export const TENANT_ID_HELP =
 export function parseTenantId(value: string): string {
   const v = value.trim();
   if (!isGuid(v)) {
-    throw new UsageError(`"${value}" is not a tenant ID.`, { hint: TENANT_ID_HELP });
+    throw new UsageError(`${quoted(value)} is not a tenant ID.`, { hint: TENANT_ID_HELP });
   }
   return v.toLowerCase();
 }
@@ -28,7 +29,7 @@ export function parseTenantId(value: string): string {
 export function parseClientId(value: string): string {
   const v = value.trim();
   if (!isGuid(v)) {
-    throw new UsageError(`"${value}" is not a client ID (application ID).`, {
+    throw new UsageError(`${quoted(value)} is not a client ID (application ID).`, {
       hint:
         'A client ID is a GUID such as 1950a258-227b-4e31-a9cf-717495945fc2. Copy it from the Microsoft Entra ' +
         'admin center: App registrations → your app → Overview → Application (client) ID.',
@@ -43,17 +44,17 @@ export function parsePublicUrl(value: string): string {
   try {
     url = new URL(value.trim());
   } catch {
-    throw new UsageError(`"${value}" is not a URL.`, {
+    throw new UsageError(`${quoted(value)} is not a URL.`, {
       hint: 'Pass the base URL where `dirsync serve` is reachable, e.g. --public-url https://dirsync.example.com',
     });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UsageError(`--public-url must be an http(s) URL; got "${value}".`, {
+    throw new UsageError(`--public-url must be an http(s) URL; got ${quoted(value)}.`, {
       hint: 'Entra requires https:// for a Tenant URL, e.g. https://dirsync.example.com',
     });
   }
   if (url.search || url.hash || url.username || url.password) {
-    throw new UsageError(`--public-url must not carry a query, fragment or credentials; got "${value}".`, {
+    throw new UsageError(`--public-url must not carry a query, fragment or credentials; got ${quoted(value)}.`, {
       hint: 'Pass only the base URL, e.g. https://dirsync.example.com or https://example.com/dirsync',
     });
   }
@@ -63,7 +64,7 @@ export function parsePublicUrl(value: string): string {
 export function parseImportMode(value: string): ImportMode {
   const v = value.trim().toLowerCase();
   if ((IMPORT_MODES as readonly string[]).includes(v)) return v as ImportMode;
-  throw new UsageError(`--import-mode must be new-only or sync-existing; got "${value}".`, {
+  throw new UsageError(`--import-mode must be new-only or sync-existing; got ${quoted(value)}.`, {
     hint:
       'new-only imports new users and groups without touching existing ones (the portal\'s "No"); ' +
       'sync-existing also links users and groups that already exist in the directory.',

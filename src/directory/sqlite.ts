@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
 import { StateError } from '../errors.js';
 import { migrations } from './migrations.js';
+import { filterSql, orderSql, type FilterTable } from './sqlite-filter.js';
 import {
   ConflictError,
   type AdminImportResult,
@@ -13,20 +14,19 @@ import {
   type DirectoryCounts,
   type DirectoryStore,
   type GroupChange,
-  type GroupCondition,
   type GroupData,
   type GroupMember,
   type GroupRecord,
   type GroupWriteResult,
   type GroupSummary,
   type ImportMode,
+  type ListQuery,
   type Page,
   type PageResult,
   type RenewOptions,
   type RenewResult,
   type SecretCodeRecord,
   type Source,
-  type UserCondition,
   type UserData,
   type UserRecord,
   type UserSummary,
@@ -107,6 +107,9 @@ export function openSqliteDirectory(file: string): SqliteDirectory {
     // Checkpoint the WAL every ~40 MiB instead of every ~4 MiB: a hot page (a table's last leaf, an
     // index's) is then copied back once per many commits, and the checkpoint's fsyncs are rarer.
     db.pragma('wal_autocheckpoint = 10000');
+    // SCIM filters fold case as JavaScript does (the *_lc columns were folded with toLowerCase);
+    // SQLite's own lower() folds ASCII only.
+    db.function('scim_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
     migrate(db, file);
   } catch (error) {
     if (error instanceof StateError) throw error;
@@ -165,10 +168,21 @@ export class SqliteDirectory implements DirectoryStore {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * For `dirsync serve`: WAL checkpoints from now on run in a worker thread with its own connection,
+   * not inside this connection's COMMITs (see ./sqlite-checkpoint.ts). Stop it before close().
+   */
+  async checkpointInBackground(options: { intervalMs?: number; onError?: (message: string) => void } = {}) {
+    const { startBackgroundCheckpoints } = await import('./sqlite-checkpoint.js');
+    return startBackgroundCheckpoints(this.db, this.path, { ...options, binding: nativeBinding() });
+  }
+
   /** A prepared statement, compiled once per SQL text (the SCIM hot paths reuse a handful). */
   private sql(text: string): DatabaseConstructor.Statement {
     let stmt = this.statements.get(text);
     if (!stmt) {
+      // Filters of every shape a client may invent each get a statement: bounded, starting over when full.
+      if (this.statements.size >= 1000) this.statements.clear();
       stmt = this.db.prepare(text);
       this.statements.set(text, stmt);
     }
@@ -482,20 +496,23 @@ export class SqliteDirectory implements DirectoryStore {
     return row && toUser(row);
   }
 
-  async queryUsers(conditions: UserCondition[], page: Page, mode: ImportMode): Promise<PageResult<UserRecord>> {
+  async queryUsers(query: ListQuery, page: Page, mode: ImportMode): Promise<PageResult<UserRecord>> {
     await this.settled();
-    const { clause, args } = whereClause(conditions, USER_FILTERS);
-    return this.page<UserRow, UserRecord>('users', USER_COLUMNS, clause + this.visible(mode), args, page, toUser);
+    return this.page<UserRow, UserRecord>('users', USER_COLUMNS, query, mode, page, toUser);
   }
 
   private page<R, T>(
-    table: string,
+    table: FilterTable,
     columns: string,
-    clause: string,
-    args: string[],
+    query: ListQuery,
+    mode: ImportMode,
     page: Page,
     map: (row: R) => T,
   ): PageResult<T> {
+    const where = query.filter ? filterSql(query.filter, table) : { sql: '1 = 1', args: [] };
+    const clause = where.sql + this.visible(mode, `${table}.`);
+    const args = where.args;
+    const order = orderSql(query.sort, table);
     const count = () => (this.sql(`SELECT COUNT(*) AS n FROM ${table} WHERE ${clause}`).get(...args) as { n: number }).n;
     if (page.count <= 0) return { total: count(), items: [] };
     const offset = Math.max(0, page.startIndex - 1);
@@ -504,7 +521,7 @@ export class SqliteDirectory implements DirectoryStore {
     // the index lookup itself.
     const limit = Number.isFinite(page.count) ? Math.max(1, Math.trunc(page.count)) : -1;
     const rows = this.sql(
-      `SELECT ${columns} FROM ${table} WHERE ${clause} ORDER BY seq LIMIT ${limit} OFFSET ?`,
+      `SELECT ${columns} FROM ${table} WHERE ${clause} ORDER BY ${order} LIMIT ${limit} OFFSET ?`,
     ).all(...args, offset) as R[];
     // A first page that is not full holds every match (the usual filter on a unique attribute):
     // the total is known without a COUNT(*) over the matches.
@@ -618,10 +635,9 @@ export class SqliteDirectory implements DirectoryStore {
     }));
   }
 
-  async queryGroups(conditions: GroupCondition[], page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>> {
+  async queryGroups(query: ListQuery, page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>> {
     await this.settled();
-    const { clause, args } = whereClause(conditions, GROUP_FILTERS);
-    return this.page<GroupRow, GroupRecord>('groups', GROUP_COLUMNS, clause + this.visible(mode), args, page, toGroup);
+    return this.page<GroupRow, GroupRecord>('groups', GROUP_COLUMNS, query, mode, page, toGroup);
   }
 
   private writeGroup(id: string, data: GroupData, source: Source, at: string, insert: boolean): void {
@@ -801,35 +817,6 @@ export class SqliteDirectory implements DirectoryStore {
       return result;
     });
   }
-}
-
-/** How each SCIM filter attribute becomes SQL: the indexed column test, and whether values are case-folded. */
-type FilterSql = Record<string, { sql: string; fold?: boolean }>;
-
-const USER_FILTERS: FilterSql = {
-  id: { sql: 'id = ?' },
-  userName: { sql: 'user_name_lc = ?', fold: true },
-  externalId: { sql: 'external_id = ?' },
-  displayName: { sql: 'display_name_lc = ?', fold: true },
-  workEmail: { sql: 'work_email_lc = ?', fold: true },
-} satisfies Record<UserCondition['attr'], unknown>;
-
-const GROUP_FILTERS: FilterSql = {
-  id: { sql: 'id = ?' },
-  displayName: { sql: 'display_name_lc = ?', fold: true },
-  externalId: { sql: 'external_id = ?' },
-  member: { sql: 'EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.member_id = ?)' },
-} satisfies Record<GroupCondition['attr'], unknown>;
-
-function whereClause(conditions: { attr: string; value: string }[], filters: FilterSql): { clause: string; args: string[] } {
-  const where = ['1 = 1'];
-  const args: string[] = [];
-  for (const c of conditions) {
-    const f = filters[c.attr]!;
-    where.push(f.sql);
-    args.push(f.fold ? c.value.toLowerCase() : c.value);
-  }
-  return { clause: where.join(' AND '), args };
 }
 
 function likePattern(text: string): string {

@@ -159,9 +159,44 @@ export interface GroupMember {
   display: string | null;
 }
 
-/** One `attribute eq value` test; a query is the AND of its conditions. */
-export type UserCondition = { attr: 'id' | 'userName' | 'externalId' | 'displayName' | 'workEmail'; value: string };
-export type GroupCondition = { attr: 'id' | 'displayName' | 'externalId' | 'member'; value: string };
+// --- Filters (RFC 7644 §3.4.2.2), resolved against the schema, independent of any database ----------
+
+export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
+export type FilterValue = string | number | boolean | null;
+
+/** An attribute a filter names, with what the schema says about it. */
+export interface FilterAttribute {
+  /**
+   * Canonical names from the resource's root, e.g. ['userName'], ['name', 'familyName'],
+   * ['meta', 'lastModified'], [ENTERPRISE_USER, 'department'], ['emails'] — or, inside an `any`,
+   * from the element: ['type'], ['value'].
+   */
+  path: string[];
+  type: 'string' | 'boolean' | 'dateTime' | 'complex';
+  /** Strings compare exactly when true, case-insensitively when false. */
+  caseExact: boolean;
+  /** A multi-valued attribute (emails, members): compared through `any`, tested by `pr`. */
+  multiValued?: boolean;
+}
+
+export type Filter =
+  | { op: 'and' | 'or'; left: Filter; right: Filter }
+  | { op: 'not'; filter: Filter }
+  | { op: 'pr'; attr: FilterAttribute }
+  | { op: CompareOp; attr: FilterAttribute; value: FilterValue }
+  /** Some element of the multi-valued `attr` matches `filter` (whose attributes are the element's sub-attributes). */
+  | { op: 'any'; attr: FilterAttribute; filter: Filter };
+
+export interface SortSpec {
+  attr: FilterAttribute;
+  descending: boolean;
+}
+
+/** What a list GET asks for: which resources (all without a filter) and in which order (creation order without sortBy). */
+export interface ListQuery {
+  filter?: Filter;
+  sort?: SortSpec;
+}
 
 export interface Page {
   /** 1-based, as in SCIM. */
@@ -216,7 +251,7 @@ export interface AdminImportResult {
 
 export interface DirectoryWriter {
   getUser(id: string, mode: ImportMode): Promise<UserRecord | undefined>;
-  queryUsers(conditions: UserCondition[], page: Page, mode: ImportMode): Promise<PageResult<UserRecord>>;
+  queryUsers(query: ListQuery, page: Page, mode: ImportMode): Promise<PageResult<UserRecord>>;
   /** Throws ConflictError on a userName clash (or links an admin's user in sync-existing). */
   createUser(data: UserData, options: WriteOptions): Promise<CreateResult<UserRecord>>;
   /**
@@ -228,7 +263,7 @@ export interface DirectoryWriter {
 
   getGroup(id: string, mode: ImportMode): Promise<GroupRecord | undefined>;
   groupMembers(id: string): Promise<GroupMember[]>;
-  queryGroups(conditions: GroupCondition[], page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>>;
+  queryGroups(query: ListQuery, page: Page, mode: ImportMode): Promise<PageResult<GroupRecord>>;
   createGroup(data: GroupData, members: string[], options: WriteOptions): Promise<CreateResult<GroupWriteResult>>;
   /** Cost is proportional to the change, not to the group's size (except replaceMembers). */
   updateGroup(id: string, change: GroupChange, options: WriteOptions): Promise<GroupWriteResult | undefined>;

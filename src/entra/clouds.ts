@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { quoted } from '../util/echo.js';
 
 export type CloudName = 'global' | 'usgov-high' | 'usgov-dod' | 'china';
 
@@ -40,7 +41,7 @@ export const CLOUDS: Record<CloudName, Cloud> = {
 export function parseCloud(value: string): CloudName {
   const name = value.toLowerCase();
   if (name in CLOUDS) return name as CloudName;
-  throw new UsageError(`--cloud must be one of ${Object.keys(CLOUDS).join(', ')}; got "${value}".`, {
+  throw new UsageError(`--cloud must be one of ${Object.keys(CLOUDS).join(', ')}; got ${quoted(value)}.`, {
     hint: 'Use --gcc-high (same as --cloud usgov-high) only for a US federal GCC High subscription; GCC (moderate) is global.',
   });
 }
@@ -58,10 +59,10 @@ function origin(value: string, variable: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${variable} must be an https:// URL such as https://127.0.0.1:8443; got "${value}".`);
+    throw new UsageError(`${variable} must be an https:// URL such as https://127.0.0.1:8443; got ${quoted(value)}.`);
   }
   if (url.protocol !== 'https:') {
-    throw new UsageError(`${variable} must use https:// (Entra sign-in only works over TLS); got "${value}".`, {
+    throw new UsageError(`${variable} must use https:// (Entra sign-in only works over TLS); got ${quoted(value)}.`, {
       hint: 'Trust a private CA with NODE_EXTRA_CA_CERTS instead of using plain HTTP.',
     });
   }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { quoted } from '../util/echo.js';
 import { isGuid } from '../config/validate.js';
 
 // Kept apart from signin.ts (which loads msal-node) so that `dirsync status` can say which
@@ -25,13 +26,13 @@ export function appCredentialFromEnv(env: NodeJS.ProcessEnv): AppCredential | un
         : undefined;
   if (!variable) return undefined;
   if (!isGuid(clientId)) {
-    throw new UsageError(`AZURE_CLIENT_ID is not a client ID (a GUID); got "${clientId}".`, {
+    throw new UsageError(`AZURE_CLIENT_ID is not a client ID (a GUID); got ${quoted(clientId)}.`, {
       hint: 'Set AZURE_CLIENT_ID to the Application (client) ID of the app registration used by CI.',
     });
   }
   const tenantId = env.AZURE_TENANT_ID?.trim();
   if (tenantId && !isGuid(tenantId)) {
-    throw new UsageError(`AZURE_TENANT_ID is not a tenant ID (a GUID); got "${tenantId}".`, {
+    throw new UsageError(`AZURE_TENANT_ID is not a tenant ID (a GUID); got ${quoted(tenantId)}.`, {
       hint: 'Set AZURE_TENANT_ID to the Directory (tenant) ID, or unset it to use the configured tenant.',
     });
   }

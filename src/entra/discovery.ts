@@ -1,4 +1,5 @@
 import { OperationError, UsageError } from '../errors.js';
+import { quoted } from '../util/echo.js';
 import { isGuid, TENANT_ID_HELP } from '../config/validate.js';
 import { describeFailure, supportIds } from './aadsts.js';
 import { CLOUDS, endpointsFor, type CloudName } from './clouds.js';
@@ -40,7 +41,7 @@ export function parseTenantOrDomain(value: string): { tenantId?: string; domain?
   const v = value.trim().toLowerCase();
   if (isGuid(v)) return { tenantId: v };
   if (DOMAIN.test(v)) return { domain: v };
-  throw new UsageError(`"${value}" is not a tenant ID or a verified domain.`, {
+  throw new UsageError(`${quoted(value)} is not a tenant ID or a verified domain.`, {
     hint: `${TENANT_ID_HELP} A verified domain such as contoso.onmicrosoft.com also works.`,
   });
 }

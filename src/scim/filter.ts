@@ -1,10 +1,10 @@
-import type { GroupCondition, UserCondition } from '../directory/store.js';
 import { invalidFilter } from './errors.js';
 
 /**
- * The SCIM filters Entra sends: `attr eq value`, joined by `and`. Values are quoted (JSON string
- * escapes) or raw. Anything else (or, not, ne, co, sw, pr, gt, parentheses, unknown attributes) is a
- * 400 `invalidFilter`, never a guess. Parsing is linear in the filter's length.
+ * The value filters of PATCH paths as Entra sends them (`members[value eq "…"]`,
+ * `emails[type eq "work"].value`): `attr eq value`, joined by `and`. Values are quoted (JSON string
+ * escapes) or raw. The whole filter grammar of list GETs is in ./filter-grammar.ts. Parsing is
+ * linear in the filter's length.
  */
 export const MAX_FILTER_LENGTH = 4096;
 const MAX_CONDITIONS = 16;
@@ -67,7 +67,7 @@ const skipSpace = (text: string, i: number) => {
   return i;
 };
 
-export function parseFilter(text: string): RawCondition[] {
+export function parseEqConditions(text: string): RawCondition[] {
   if (text.length > MAX_FILTER_LENGTH) throw invalidFilter(`The filter is longer than ${MAX_FILTER_LENGTH} characters.`);
   const conditions: RawCondition[] = [];
   let i = skipSpace(text, 0);
@@ -112,13 +112,6 @@ export function parseFilter(text: string): RawCondition[] {
   }
 }
 
-const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:user:';
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:group:';
-
-function stripCore(path: string, prefix: string): string {
-  return path.toLowerCase().startsWith(prefix) ? path.slice(prefix.length) : path;
-}
-
 /** `emails[type eq "work"]` → { attr: 'emails', filterAttr: 'type', filterValue: 'work', sub: 'value' } */
 export function parseValuePath(path: string): { attr: string; filterAttr?: string; filterValue?: string; sub?: string } | undefined {
   const open = path.indexOf('[');
@@ -129,7 +122,7 @@ export function parseValuePath(path: string): { attr: string; filterAttr?: strin
   }
   const close = path.lastIndexOf(']');
   if (close < open) return undefined;
-  const inner = parseFilter(path.slice(open + 1, close));
+  const inner = parseEqConditions(path.slice(open + 1, close));
   if (inner.length !== 1 || inner[0]!.value === undefined || inner[0]!.path.includes('[')) return undefined;
   const rest = path.slice(close + 1);
   if (rest && !/^\.[A-Za-z$][\w$]*$/.test(rest)) return undefined;
@@ -141,56 +134,3 @@ export function parseValuePath(path: string): { attr: string; filterAttr?: strin
   };
 }
 
-function unsupported(path: string, resource: string, supported: string): never {
-  throw invalidFilter(`Filtering ${resource} on "${path}" is not supported; use ${supported}.`);
-}
-
-const USER_SUPPORTED = 'userName, externalId, id, displayName or emails[type eq "work"].value with eq';
-const GROUP_SUPPORTED = 'displayName, externalId, id or members with eq';
-
-export function userConditions(filter: string): UserCondition[] {
-  return parseFilter(filter).map((c): UserCondition => {
-    const path = stripCore(c.path, CORE_USER);
-    if (c.value === undefined) unsupported(c.path, 'users', USER_SUPPORTED);
-    switch (path.toLowerCase()) {
-      case 'username':
-        return { attr: 'userName', value: c.value };
-      case 'externalid':
-        return { attr: 'externalId', value: c.value };
-      case 'id':
-        return { attr: 'id', value: c.value };
-      case 'displayname':
-        return { attr: 'displayName', value: c.value };
-    }
-    const vp = path.includes('[') ? parseValuePath(path) : undefined;
-    if (vp && vp.attr.toLowerCase() === 'emails' && vp.filterAttr?.toLowerCase() === 'type' && vp.filterValue?.toLowerCase() === 'work' && vp.sub?.toLowerCase() === 'value') {
-      return { attr: 'workEmail', value: c.value };
-    }
-    return unsupported(c.path, 'users', USER_SUPPORTED);
-  });
-}
-
-export function groupConditions(filter: string): GroupCondition[] {
-  return parseFilter(filter).map((c): GroupCondition => {
-    const path = stripCore(c.path, CORE_GROUP);
-    if (c.value !== undefined) {
-      switch (path.toLowerCase()) {
-        case 'displayname':
-          return { attr: 'displayName', value: c.value };
-        case 'externalid':
-          return { attr: 'externalId', value: c.value };
-        case 'id':
-          return { attr: 'id', value: c.value };
-        case 'members':
-        case 'members.value':
-          return { attr: 'member', value: c.value };
-      }
-    } else {
-      const vp = parseValuePath(path);
-      if (vp && vp.attr.toLowerCase() === 'members' && vp.filterAttr?.toLowerCase() === 'value' && vp.sub === undefined) {
-        return { attr: 'member', value: vp.filterValue! };
-      }
-    }
-    return unsupported(c.path, 'groups', GROUP_SUPPORTED);
-  });
-}

@@ -45,16 +45,105 @@ export function groupResource(group: GroupRecord, base: string, members?: GroupM
   return out;
 }
 
-/** `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) on top-level attributes; id and schemas always stay. */
+/**
+ * An attribute of `attributes` / `excludedAttributes` → its path among the resource's keys:
+ * `userName`, `name.familyName`, `emails.value`, `urn:…:core:2.0:User:displayName`,
+ * `urn:…:enterprise:2.0:User:department`, or the extension itself. Names are case-insensitive.
+ */
+function attributePath(resource: Json, text: string): string[] | undefined {
+  const lower = text.trim().toLowerCase();
+  if (!lower) return undefined;
+  const keys = Object.keys(resource);
+  let rest = lower;
+  let prefix: string[] = [];
+  for (const key of keys) {
+    const k = key.toLowerCase();
+    if (!k.startsWith('urn:')) continue;
+    if (lower === k) return [key];
+    if (lower.startsWith(`${k}:`)) {
+      prefix = [key];
+      rest = lower.slice(k.length + 1);
+      break;
+    }
+  }
+  if (!prefix.length) {
+    for (const core of [CORE_USER, CORE_GROUP]) {
+      if (lower.startsWith(`${core.toLowerCase()}:`)) rest = lower.slice(core.length + 1);
+    }
+    if (rest.startsWith('urn:')) return undefined; // a schema this resource does not have
+  }
+  return [...prefix, ...rest.split('.')];
+}
+
+const caseKey = (value: unknown, name: string) =>
+  value && typeof value === 'object' ? Object.keys(value).find((k) => k.toLowerCase() === name.toLowerCase()) : undefined;
+
+/** Copies `path` of `from` into `to` (through multi-valued attributes: each element keeps the sub-attribute). */
+function copyPath(from: Json, to: Json, path: string[]): void {
+  const key = caseKey(from, path[0]!);
+  if (key === undefined) return;
+  const value = from[key];
+  if (path.length === 1 || value === null || typeof value !== 'object') {
+    to[key] = value;
+    return;
+  }
+  if (Array.isArray(value)) {
+    const existing = Array.isArray(to[key]) ? (to[key] as Json[]) : value.map(() => ({}));
+    value.forEach((item, i) => {
+      if (item && typeof item === 'object') copyPath(item as Json, existing[i]!, path.slice(1));
+    });
+    to[key] = existing;
+    return;
+  }
+  const inner = to[key] && typeof to[key] === 'object' ? (to[key] as Json) : {};
+  copyPath(value as Json, inner, path.slice(1));
+  to[key] = inner;
+}
+
+/** Removes `path` from `target` (a copy, never the original's nested objects). */
+function dropPath(target: Json, path: string[]): void {
+  const key = caseKey(target, path[0]!);
+  if (key === undefined) return;
+  if (path.length === 1) {
+    delete target[key];
+    return;
+  }
+  const value = target[key];
+  if (Array.isArray(value)) {
+    target[key] = value.map((item) => {
+      if (!item || typeof item !== 'object') return item;
+      const copy = { ...(item as Json) };
+      dropPath(copy, path.slice(1));
+      return copy;
+    });
+  } else if (value && typeof value === 'object') {
+    const copy = { ...(value as Json) };
+    dropPath(copy, path.slice(1));
+    target[key] = copy;
+  }
+}
+
+/**
+ * `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5), on every response that returns a
+ * resource: top-level, sub-attributes (`name.familyName`, `emails.value`) and URN-qualified names
+ * (the enterprise extension). `id` and `schemas` are always returned.
+ */
 export function project(resource: Json, attributes?: string[], excluded?: string[]): Json {
-  const always = new Set(['id', 'schemas']);
   if (attributes?.length) {
-    const keep = new Set(attributes.map((a) => a.split('.')[0]!.toLowerCase()));
-    return Object.fromEntries(Object.entries(resource).filter(([k]) => always.has(k) || keep.has(k.toLowerCase())));
+    const out: Json = { schemas: resource.schemas, id: resource.id };
+    for (const a of attributes) {
+      const path = attributePath(resource, a);
+      if (path) copyPath(resource, out, path);
+    }
+    return out;
   }
   if (excluded?.length) {
-    const drop = new Set(excluded.map((a) => a.toLowerCase()));
-    return Object.fromEntries(Object.entries(resource).filter(([k]) => always.has(k) || !drop.has(k.toLowerCase())));
+    const out: Json = { ...resource };
+    for (const a of excluded) {
+      const path = attributePath(resource, a);
+      if (path && !(path.length === 1 && (path[0] === 'id' || path[0] === 'schemas'))) dropPath(out, path);
+    }
+    return out;
   }
   return resource;
 }
@@ -71,7 +160,7 @@ export function serviceProviderConfig(base: string, maxResults: number): Json {
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults },
     changePassword: { supported: false },
-    sort: { supported: false },
+    sort: { supported: true },
     etag: { supported: false },
     authenticationSchemes: [
       {

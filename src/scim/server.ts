@@ -2,11 +2,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ConflictError, type DirectoryStore, type ImportMode, type Page } from '../directory/store.js';
+import { ConflictError, type DirectoryStore, type ImportMode, type ListQuery, type Page } from '../directory/store.js';
 import { hashSecretCode, isRecordValid, verifySecretCode } from '../secrets/code.js';
 import { errorBody, invalidSyntax, invalidValue, notFound, ScimError } from './errors.js';
-import { groupConditions, userConditions } from './filter.js';
-import { applyUserPatch, groupChangeFromPatch, groupFromResource, parsePatchRequest, userFromResource } from './patch.js';
+import { parseFilter, parseSort, type ResourceKind } from './filter-grammar.js';
+import { applyUserPatch, CORE_GROUP, groupChangeFromPatch, groupFromResource, parsePatchRequest, userFromResource } from './patch.js';
 import {
   groupResource,
   listResponse,
@@ -31,6 +31,8 @@ export interface ScimServerOptions {
   publicUrl?: string;
   /** Request bodies over this many bytes get 413 (default 1 MiB). */
   maxBodyBytes?: number;
+  /** How an oversize body is read and dropped so that the client reads the 413 (see OversizeBounds). */
+  oversize?: Partial<OversizeBounds>;
   /** How often, at most, a code's last use is written to the store (default 60 s). */
   lastUsedIntervalMs?: number;
   /** After close(), how long in-flight requests may take before their connections are cut (default 10 s). */
@@ -76,41 +78,94 @@ function authDetail(reason: string, record?: { expiresAt: string; graceUntil: st
   return AUTH_DETAIL[reason] ?? AUTH_DETAIL.unknown!;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * How an oversize body is handled. A client only reads an answer it is not still busy sending
+ * into: answering 413 at once and closing makes most clients fail with EPIPE or a reset and never
+ * see the 413. So the rest of the body is read and thrown away, up to `discardBytes` or
+ * `discardMs`, and the 413 is sent once it has all arrived. Past either bound (a huge body, a slow
+ * sender) the 413 is sent at once and the connection is closed gently: our side is shut after the
+ * answer, what still arrives is read and dropped for `lingerMs`, and only then is the socket
+ * destroyed, so no reset overtakes the answer.
+ */
+export interface OversizeBounds {
+  /** Bytes of an oversize body read and dropped before answering (default 128 MiB). */
+  discardBytes: number;
+  /** How long to keep reading an oversize body before answering anyway (default 5 s). */
+  discardMs: number;
+  /** After a 413 sent mid-body, how long the connection keeps being drained before it is cut (default 5 s). */
+  lingerMs: number;
+}
+
+export const DEFAULT_OVERSIZE: OversizeBounds = { discardBytes: 128 * 1024 * 1024, discardMs: 5_000, lingerMs: 5_000 };
+
+/** A 413 for a body that was not read to its end: the connection must close (gently) after it. */
+class BodyTooLarge extends ScimError {
+  constructor(
+    limit: number,
+    readonly drained: boolean,
+  ) {
+    super(413, `The request body is larger than ${limit} bytes.`, undefined, { Connection: 'close' });
+  }
+}
+
+function readBody(req: http.IncomingMessage, limit: number, bounds: OversizeBounds): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   return new Promise((resolve, reject) => {
-    const tooLarge = () =>
-      new ScimError(413, `The request body is larger than ${limit} bytes.`, undefined, { Connection: 'close' });
-    if (Number.isFinite(declared) && declared > limit) {
-      // Discard what is sent; the connection closes after the 413.
-      req.resume();
-      reject(tooLarge());
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let state: 'reading' | 'discarding' | 'done' = 'reading';
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (error: unknown, body?: Buffer) => {
+      if (state === 'done') return;
+      state = 'done';
+      if (timer) clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(body!);
+    };
+    const discard = () => {
+      state = 'discarding';
+      chunks.length = 0;
+      // A body that cannot arrive within the bounds is answered at once (the connection lingers).
+      if (Number.isFinite(declared) && declared > bounds.discardBytes) finish(new BodyTooLarge(limit, false));
+      else timer = setTimeout(() => finish(new BodyTooLarge(limit, false)), bounds.discardMs);
+    };
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
       size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        chunks.length = 0;
-        reject(tooLarge());
-      } else chunks.push(chunk);
+      if (state === 'reading') {
+        if (size > limit) discard();
+        else chunks.push(chunk);
+      } else if (state === 'discarding' && size > bounds.discardBytes) {
+        finish(new BodyTooLarge(limit, false));
+      }
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      if (state === 'discarding') finish(new BodyTooLarge(limit, true));
+      else finish(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
-    req.on('error', (error) => {
-      if (!failed) reject(error);
-      failed = true;
-    });
+    req.on('error', (error) => finish(error));
+    req.on('close', () => finish(invalidSyntax('The client closed the connection before its request body ended.')));
+    if (Number.isFinite(declared) && declared > limit) discard();
   });
 }
 
-async function readJson(req: http.IncomingMessage, limit: number): Promise<unknown> {
-  const text = (await readBody(req, limit)).toString('utf8');
+/**
+ * Closes a connection after the answer without a reset overtaking it: our side is shut once the
+ * answer is written (node calls destroySoon for a `Connection: close` answer), what the client still
+ * sends is read and dropped, and the socket is destroyed when the client closes or after `lingerMs`.
+ */
+function closeGently(socket: import('node:net').Socket, lingerMs: number): void {
+  socket.destroySoon = function destroySoon(this: import('node:net').Socket) {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), lingerMs);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.once('end', () => this.destroy());
+    this.resume();
+  };
+}
+
+async function readJson(req: http.IncomingMessage, limit: number, bounds: OversizeBounds): Promise<unknown> {
+  const text = (await readBody(req, limit, bounds)).toString('utf8');
   if (!text.trim()) throw invalidSyntax('The request body is empty; a JSON object was expected.');
   try {
     return JSON.parse(text);
@@ -132,12 +187,22 @@ function pageOf(params: URLSearchParams): Page {
   return { startIndex, count };
 }
 
+/** `filter`, `sortBy` and `sortOrder` of a list GET. */
+function listQuery(params: URLSearchParams, kind: ResourceKind): ListQuery {
+  const filter = params.get('filter');
+  const sort = parseSort(params.get('sortBy'), params.get('sortOrder'), kind);
+  return {
+    ...(filter !== null ? { filter: parseFilter(filter, kind) } : {}),
+    ...(sort ? { sort } : {}),
+  };
+}
+
 const listParam = (params: URLSearchParams, name: string) =>
   params.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Query parameter names are matched case-insensitively (Entra and other clients vary). */
 function normalizeParams(search: URLSearchParams): URLSearchParams {
-  const known = ['filter', 'startIndex', 'count', 'attributes', 'excludedAttributes'];
+  const known = ['filter', 'startIndex', 'count', 'attributes', 'excludedAttributes', 'sortBy', 'sortOrder'];
   const out = new URLSearchParams();
   for (const [key, value] of search) {
     const name = known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? key;
@@ -178,6 +243,10 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
   const now = options.now ?? (() => new Date());
   const mode = typeof options.importMode === 'function' ? options.importMode : () => options.importMode as ImportMode;
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const oversize: OversizeBounds = { ...DEFAULT_OVERSIZE, ...options.oversize };
+  /** Requests whose `Expect: 100-continue` was not answered: their body is not coming. */
+  const notInvited = new WeakSet<http.IncomingMessage>();
+  const readRequestJson = (req: http.IncomingMessage) => readJson(req, limit, notInvited.has(req) ? { ...oversize, discardBytes: 0 } : oversize);
   const lastUsedInterval = options.lastUsedIntervalMs ?? 60_000;
   const lastUsedWritten = new Map<number, number>();
   const scheme = options.tls ? 'https' : 'http';
@@ -244,29 +313,33 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
           if (!user) throw missing();
           return { status: 200, body: project(userResource(user, base), attributes, excluded) };
         }
-        const filter = params.get('filter');
+        const query = listQuery(params, 'User');
         const page = pageOf(params);
-        const result = await store.queryUsers(filter ? userConditions(filter) : [], page, mode());
+        const result = await store.queryUsers(query, page, mode());
         const resources = result.items.map((u) => project(userResource(u, base), attributes, excluded));
         return { status: 200, body: listResponse(resources, result.total, page.startIndex) };
       }
       case 'POST': {
         if (id) break;
-        const data = userFromResource(await readJson(req, limit));
+        const data = userFromResource(await readRequestJson(req));
         const { record } = await store.createUser(data, write());
         const body = userResource(record, base);
-        return { status: 201, body, headers: { Location: (body.meta as { location: string }).location } };
+        return {
+          status: 201,
+          body: project(body, attributes, excluded),
+          headers: { Location: (body.meta as { location: string }).location },
+        };
       }
       case 'PUT': {
         if (!id) break;
-        const data = userFromResource(await readJson(req, limit));
+        const data = userFromResource(await readRequestJson(req));
         const user = await store.updateUser(id, () => data, write());
         if (!user) throw missing();
-        return { status: 200, body: userResource(user, base) };
+        return { status: 200, body: project(userResource(user, base), attributes, excluded) };
       }
       case 'PATCH': {
         if (!id) break;
-        const ops = parsePatchRequest(await readJson(req, limit));
+        const ops = parsePatchRequest(await readRequestJson(req));
         const user = await store.updateUser(id, (current) => applyUserPatch(current, ops), write());
         if (!user) throw missing();
         return { status: 200, body: project(userResource(user, base), attributes, excluded) };
@@ -297,9 +370,14 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
     const write = () => ({ mode: mode(), now: now() });
     const attributes = listParam(params, 'attributes');
     const excluded = listParam(params, 'excludedAttributes');
+    const bare = (a: string) => {
+      const lower = a.toLowerCase();
+      const core = `${CORE_GROUP.toLowerCase()}:`;
+      return lower.startsWith(core) ? lower.slice(core.length) : lower;
+    };
     const wantsMembers =
-      !excluded?.some((a) => a.toLowerCase() === 'members') &&
-      (!attributes?.length || attributes.some((a) => a.toLowerCase().split('.')[0] === 'members'));
+      !excluded?.some((a) => bare(a) === 'members') &&
+      (!attributes?.length || attributes.some((a) => bare(a).split('.')[0] === 'members'));
     const missing = () => notFound(`Group ${id} not found.`);
     const render = async (g: Awaited<ReturnType<typeof store.getGroup>> & object) =>
       project(groupResource(g, base, wantsMembers ? await store.groupMembers(g.id) : undefined), attributes, excluded);
@@ -310,16 +388,16 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
           if (!group) throw missing();
           return { status: 200, body: await render(group) };
         }
-        const filter = params.get('filter');
+        const query = listQuery(params, 'Group');
         const page = pageOf(params);
-        const result = await store.queryGroups(filter ? groupConditions(filter) : [], page, mode());
+        const result = await store.queryGroups(query, page, mode());
         const resources = [];
         for (const g of result.items) resources.push(await render(g));
         return { status: 200, body: listResponse(resources, result.total, page.startIndex) };
       }
       case 'POST': {
         if (id) break;
-        const { data, members } = groupFromResource(await readJson(req, limit));
+        const { data, members } = groupFromResource(await readRequestJson(req));
         const { record } = await store.createGroup(data, members, write());
         noteUnknownMembers(record.unknownMembers, notes);
         const body = await render(record);
@@ -327,7 +405,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       }
       case 'PUT': {
         if (!id) break;
-        const { data, members } = groupFromResource(await readJson(req, limit));
+        const { data, members } = groupFromResource(await readRequestJson(req));
         const group = await store.updateGroup(
           id,
           { displayName: data.displayName, externalId: data.externalId ?? null, replaceMembers: members },
@@ -339,7 +417,7 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       }
       case 'PATCH': {
         if (!id) break;
-        const change = groupChangeFromPatch(parsePatchRequest(await readJson(req, limit)));
+        const change = groupChangeFromPatch(parsePatchRequest(await readRequestJson(req)));
         const group = await store.updateGroup(id, change, write());
         if (!group) throw missing();
         noteUnknownMembers(group.unknownMembers, notes);
@@ -455,6 +533,10 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
       reply = await route(req, requestTarget(req.url ?? '/'), notes);
     } catch (error) {
       reply = toReply(error, notes);
+      if (error instanceof BodyTooLarge && !error.drained) {
+        notes.push('body-not-drained');
+        closeGently(req.socket, oversize.lingerMs);
+      }
     }
     // Drain an unread body (GET/DELETE with a body, or an early error) so keep-alive stays healthy.
     if (!req.readableEnded) req.resume();
@@ -468,6 +550,14 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   server.requestTimeout = 120_000;
+  // `Expect: 100-continue` (curl does it for large bodies): a body declared over the limit is not
+  // invited; the 413 goes at once and the connection closes gently. Any other is told to continue.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) notInvited.add(req);
+    else res.writeContinue();
+    listener(req, res);
+  });
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { quoted } from './echo.js';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -25,7 +26,7 @@ export function parseDuration(text: string, flag: string): number {
     consumed = re.lastIndex;
   }
   if (value.length === 0 || consumed !== value.length || !Number.isSafeInteger(total)) {
-    throw new UsageError(`${flag} takes a duration such as 24h, 30d, 1d12h or 0; got "${text}".`, {
+    throw new UsageError(`${flag} takes a duration such as 24h, 30d, 1d12h or 0; got ${quoted(text)}.`, {
       hint: 'Units: s (seconds), m (minutes), h (hours), d (days), w (weeks).',
     });
   }

@@ -3,7 +3,7 @@
  * SCIM benchmark (issue 4): an Entra-shaped provisioning load against the real `dirsync serve`
  * (bin/dirsync.js in a child process, built dist/ — run `npx tsc -p .` first) and, in the same run
  * and under the identical load generator, a bare node:http server that answers 200 to the same
- * requests. Prints requests/s for both, their ratio, p50/p99 latency and peak memory (VmHWM).
+ * requests. Prints requests/s for both, their ratio, p50/p99/p99.9/max latency and peak memory (VmHWM).
  *
  *   node test/bench/scim.mjs                 # full: 100k users, 5k groups, one 50k-member group
  *   node test/bench/scim.mjs --quick         # 10k users, 500 groups, 5k-member group
@@ -22,7 +22,9 @@
  *               members each (aadOptscim062020 shape), with a filter GET that finds an existing user
  *               or group (`excludedAttributes=members`) interleaved after every --filter-every PATCHes.
  * --concurrency workers, each with its own keep-alive connection, pull the next task in order.
- * Targets: dirsync >= 50% of the bare server's requests/s; p99 < 50 ms.
+ * Targets (issue 11): with --client http (Entra's way of talking: keep-alive, one request at a time
+ * per connection, concurrency 8), dirsync >= 50% of the bare server's requests/s; p99 < 50 ms,
+ * p99.9 < 20 ms and max < 50 ms under the full load.
  *
  * Which load generator is the fair one. Entra is remote: in production the generator costs the
  * server's machine nothing. Here it shares 2 cores with the server, and the ratio only means
@@ -56,6 +58,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
+const loadAtStart = os.loadavg();
 const root = path.resolve(path.dirname(self), '../..');
 const BIN = path.join(root, 'bin', 'dirsync.js');
 
@@ -90,6 +93,7 @@ async function storeAlone(file, o) {
   const { openSqliteDirectory } = await import(path.join(root, 'dist/directory/sqlite.js'));
   const { userFromResource, groupFromResource, groupChangeFromPatch, parsePatchRequest } = await import(path.join(root, 'dist/scim/patch.js'));
   const { hashSecretCode } = await import(path.join(root, 'dist/secrets/code.js'));
+  const { parseFilter } = await import(path.join(root, 'dist/scim/filter-grammar.js'));
   const store = openSqliteDirectory(file);
   const code = process.env.BENCH_SECRET_CODE;
   const hash = hashSecretCode(code);
@@ -114,14 +118,14 @@ async function storeAlone(file, o) {
   const started = performance.now();
   await pool(o.users, async (i) => {
     await auth();
-    await store.queryUsers([{ attr: 'userName', value: users[i].userName }], page, mode);
+    await store.queryUsers({ filter: parseFilter(`userName eq ${JSON.stringify(users[i].userName)}`, 'User') }, page, mode);
     await auth();
     userIds[i] = (await store.createUser(users[i], { mode, now: new Date() })).record.id;
     requests += 2;
   });
   await pool(o.groups, async (i) => {
     await auth();
-    await store.queryGroups([{ attr: 'displayName', value: groups[i].data.displayName }], page, mode);
+    await store.queryGroups({ filter: parseFilter(`displayName eq ${JSON.stringify(groups[i].data.displayName)}`, 'Group') }, page, mode);
     await auth();
     groupIds[i] = (await store.createGroup(groups[i].data, groups[i].members, { mode, now: new Date() })).record.id;
     requests += 2;
@@ -137,8 +141,8 @@ async function storeAlone(file, o) {
     if (++patches % o.filterEvery === 0) {
       await auth();
       const n = (b * 7919) % o.users;
-      if (b % 2) await store.queryUsers([{ attr: 'userName', value: users[n].userName }], page, mode);
-      else await store.queryGroups([{ attr: 'displayName', value: groups[(b * 31) % o.groups].data.displayName }], page, mode);
+      if (b % 2) await store.queryUsers({ filter: parseFilter(`userName eq ${JSON.stringify(users[n].userName)}`, 'User') }, page, mode);
+      else await store.queryGroups({ filter: parseFilter(`displayName eq ${JSON.stringify(groups[(b * 31) % o.groups].data.displayName)}`, 'Group') }, page, mode);
       requests++;
     }
   });
@@ -425,10 +429,10 @@ async function runLoad(label, port, code, o) {
 }
 
 function summary(list) {
-  if (!list.length) return { count: 0, p50: NaN, p99: NaN, max: NaN };
+  if (!list.length) return { count: 0, p50: NaN, p99: NaN, p999: NaN, max: NaN };
   const sorted = Float64Array.from(list).sort();
   const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-  return { count: sorted.length, p50: pct(50), p99: pct(99), max: sorted[sorted.length - 1] };
+  return { count: sorted.length, p50: pct(50), p99: pct(99), p999: pct(99.9), max: sorted[sorted.length - 1] };
 }
 
 // --- processes ---------------------------------------------------------------------------------------
@@ -583,16 +587,17 @@ async function main() {
 
 function report({ bare, store, dirsync }, o) {
   const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : '-');
-  const rows = [['server', 'requests', 'seconds', 'req/s', 'p50', 'p99', 'max', 'peak RSS', 'CPU busy', 'CPU/req', 'failures']];
+  const rows = [['server', 'requests', 'seconds', 'req/s', 'p50', 'p99', 'p99.9', 'max', 'peak RSS', 'CPU busy', 'CPU/req', 'failures']];
   for (const r of [bare, dirsync].filter(Boolean)) {
-    rows.push([r.label, String(r.requests), r.seconds.toFixed(1), r.rps.toFixed(0), ms(r.p50), ms(r.p99), ms(r.max), `${r.peakRssMiB.toFixed(0)} MiB`,
+    rows.push([r.label, String(r.requests), r.seconds.toFixed(1), r.rps.toFixed(0), ms(r.p50), ms(r.p99), ms(r.p999), ms(r.max), `${r.peakRssMiB.toFixed(0)} MiB`,
       `${((100 * r.cpuSeconds) / r.seconds).toFixed(0)}%`, `${((1e6 * r.cpuSeconds) / r.requests).toFixed(0)} µs`, String(r.failures)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(
     `\nSCIM benchmark: ${o.users} users, ${o.groups} groups, ${o.big}-member group (${o.batch}/PATCH), ` +
-      `concurrency ${o.concurrency}, ${o.client} client`,
+      `concurrency ${o.concurrency}, ${o.client} client; load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, ` +
+      `${os.cpus().length} CPUs`,
   );
   console.log(line(rows[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -601,7 +606,10 @@ function report({ bare, store, dirsync }, o) {
   if (dirsync) {
     console.log('\ndirsync serve by request kind:');
     for (const [kind, s] of Object.entries(dirsync.byKind)) {
-      console.log(`  ${kind.padEnd(18)} ${String(s.count).padStart(7)}  p50 ${ms(s.p50).padStart(9)}  p99 ${ms(s.p99).padStart(9)}  max ${ms(s.max).padStart(9)}`);
+      console.log(
+        `  ${kind.padEnd(18)} ${String(s.count).padStart(7)}  p50 ${ms(s.p50).padStart(9)}  p99 ${ms(s.p99).padStart(9)}  ` +
+          `p99.9 ${ms(s.p999).padStart(9)}  max ${ms(s.max).padStart(9)}`,
+      );
     }
     console.log(
       `  PATCH p50, first tenth of the group ${ms(dirsync.patchFirstTenthP50)} vs last tenth ${ms(dirsync.patchLastTenthP50)} ` +
@@ -618,10 +626,14 @@ function report({ bare, store, dirsync }, o) {
     const ratio = dirsync.rps / bare.rps;
     const ratioOk = ratio >= 0.5;
     const p99Ok = dirsync.p99 < 50;
-    ok = ratioOk && p99Ok && dirsync.failures === 0 && dirsync.bigGroupComplete && dirsync.lastUserFound;
+    const p999Ok = dirsync.p999 < 20;
+    const maxOk = dirsync.max < 50;
+    ok = ratioOk && p99Ok && p999Ok && maxOk && dirsync.failures === 0 && dirsync.bigGroupComplete && dirsync.lastUserFound;
+    const verdict = (met) => (met ? 'met' : 'NOT met');
     console.log(
-      `\nratio: ${(ratio * 100).toFixed(1)}% of bare (target >= 50%: ${ratioOk ? 'met' : 'NOT met'}); ` +
-        `p99 ${dirsync.p99.toFixed(1)} ms (target < 50 ms: ${p99Ok ? 'met' : 'NOT met'})`,
+      `\nratio: ${(ratio * 100).toFixed(1)}% of bare (target >= 50% with --client http: ${verdict(ratioOk)}); ` +
+        `p99 ${dirsync.p99.toFixed(1)} ms (< 50 ms: ${verdict(p99Ok)}); p99.9 ${dirsync.p999.toFixed(1)} ms (< 20 ms: ${verdict(p999Ok)}); ` +
+        `max ${dirsync.max.toFixed(1)} ms (< 50 ms: ${verdict(maxOk)}); load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     );
     console.log(
       `server CPU per request, bare / dirsync: ${((100 * bare.cpuSeconds) / bare.requests / (dirsync.cpuSeconds / dirsync.requests)).toFixed(1)}% ` +

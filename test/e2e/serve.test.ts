@@ -3,6 +3,7 @@
  * provisioning client over HTTP with a Secret Code from `dirsync token renew`, then the CLI's own
  * `groups list` / `users list` / `token status` on what arrived.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { baseEnv, rememberSecret, runCli, tempConfigDir } from '../support/cli.js';
@@ -152,5 +153,49 @@ describe('dirsync serve', () => {
     server = await startServe([], env);
     expect(await server.stop('SIGINT')).toBe(0);
     server = undefined;
+  });
+
+  it('answers the filter grammar and an oversize body (a 413 the client reads) as the real process', async () => {
+    const code = await renew();
+    server = await startServe(['--max-body-size', '64KiB'], env);
+    const scim = new EntraProvisioningClient(server.tenantUrl, code, 'legacy');
+    const alice = await scim.provisionUser({ ...entraUser('alice'), department: 'Sales' });
+    const bob = await scim.provisionUser(entraUser('bob'));
+    const team = await scim.createGroup('Team', 'e2e-team');
+    expect((await scim.addMembers(team.body.id, [bob.id])).status).toBe(204);
+    const names = async (resource: string, filter: string) => {
+      const res = await scim.request('GET', `/${resource}?filter=${encodeURIComponent(filter)}&sortBy=${resource === 'Users' ? 'userName' : 'displayName'}`);
+      expect(res.status, res.text).toBe(200);
+      return res.body.Resources.map((r: any) => r.userName ?? r.displayName);
+    };
+    expect(await names('Users', 'userName sw "USERA" or not (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department pr)')).toEqual([
+      'useralice@contoso.com',
+      'userbob@contoso.com',
+    ]);
+    expect(await names('Users', 'emails[type eq "work" and value co "bob"]')).toEqual(['userbob@contoso.com']);
+    expect(await names('Groups', `members[value eq "${bob.id}"] and displayName ew "AM"`)).toEqual(['Team']);
+    expect(await names('Groups', `members eq "${alice.id}"`)).toEqual([]);
+    const bad = await scim.request('GET', `/Users?filter=${encodeURIComponent('userName eq "x" and (')}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ scimType: 'invalidFilter', detail: expect.stringMatching(/at the end/) });
+
+    // 8 MiB, sent as fast as the socket takes it: the client reads the 413.
+    const big = Buffer.alloc(8 * 1024 * 1024, 'a');
+    const answer = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${server!.tenantUrl}/Users`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${code}`, 'Content-Type': 'application/scim+json', 'Content-Length': String(big.length) },
+      }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      req.end(big);
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: '413', detail: expect.stringMatching(/larger than 65536 bytes/) });
+    for (let i = 0; i < 100 && !/POST \/scim\/v2\/Users 413 /.test(server.stderr()); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.stderr()).toMatch(/POST \/scim\/v2\/Users 413 /);
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { openSqliteDirectory, type SqliteDirectory } from '../../src/directory/sqlite.js';
 import type { ImportMode } from '../../src/directory/store.js';
 import { fingerprintSecretCode, generateSecretCode, hashSecretCode } from '../../src/secrets/code.js';
-import { startScimServer, type ScimServer } from '../../src/scim/server.js';
+import { startScimServer, type OversizeBounds, type ScimServer } from '../../src/scim/server.js';
 
 export interface ScimFixture {
   dir: string;
@@ -31,7 +31,9 @@ export async function issueCode(store: SqliteDirectory, now: Date, graceMs = 24 
 }
 
 /** A temp SQLite directory, a Secret Code, and the SCIM server on 127.0.0.1 (port 0). */
-export async function startFixture(options: { importMode?: ImportMode; maxBodyBytes?: number } = {}): Promise<ScimFixture> {
+export async function startFixture(
+  options: { importMode?: ImportMode; maxBodyBytes?: number; oversize?: Partial<OversizeBounds> } = {},
+): Promise<ScimFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-scim-'));
   const store = openSqliteDirectory(path.join(dir, 'directory.db'));
   const clock = { now: new Date() };
@@ -46,6 +48,7 @@ export async function startFixture(options: { importMode?: ImportMode; maxBodyBy
     log: (line) => logs.push(line),
     now: () => clock.now,
     maxBodyBytes: options.maxBodyBytes,
+    oversize: options.oversize,
   });
   return {
     dir,

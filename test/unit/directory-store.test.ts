@@ -4,6 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteDirectory, type SqliteDirectory } from '../../src/directory/sqlite.js';
 import { ConflictError } from '../../src/directory/store.js';
+import { parseFilter } from '../../src/scim/filter-grammar.js';
+
+const userFilter = (filter: string) => ({ filter: parseFilter(filter, 'User') });
 
 let dir: string;
 let store: SqliteDirectory;
@@ -32,9 +35,9 @@ describe('directory write side', () => {
       { userName: 'Alice@Contoso.com', emails: [{ type: 'work', value: 'Alice@Mail.Contoso.com' }], externalId: 'e-1' },
       entra,
     );
-    expect((await store.queryUsers([{ attr: 'userName', value: 'alice@contoso.COM' }], page, 'new-only')).items.map((u) => u.id)).toEqual([record.id]);
-    expect((await store.queryUsers([{ attr: 'workEmail', value: 'alice@mail.contoso.com' }], page, 'new-only')).total).toBe(1);
-    expect((await store.queryUsers([{ attr: 'externalId', value: 'E-1' }], page, 'new-only')).total).toBe(0);
+    expect((await store.queryUsers(userFilter('userName eq "alice@contoso.COM"'), page, 'new-only')).items.map((u) => u.id)).toEqual([record.id]);
+    expect((await store.queryUsers(userFilter('emails[type eq "work"].value eq "alice@mail.contoso.com"'), page, 'new-only')).total).toBe(1);
+    expect((await store.queryUsers(userFilter('externalId eq "E-1"'), page, 'new-only')).total).toBe(0);
     await expect(store.createUser({ userName: 'ALICE@contoso.com' }, entra)).rejects.toBeInstanceOf(ConflictError);
   });
 
@@ -65,7 +68,7 @@ describe('directory write side', () => {
     expect(result).toMatchObject({ users: 1, groups: 1, memberships: 1 });
     expect(result.skipped).toEqual([{ line: 3, name: 'Sales', reason: expect.stringContaining('ghost@contoso.com') }]);
 
-    expect((await store.queryUsers([{ attr: 'userName', value: 'bob@contoso.com' }], page, 'new-only')).total).toBe(0);
+    expect((await store.queryUsers(userFilter('userName eq "bob@contoso.com"'), page, 'new-only')).total).toBe(0);
     const clash = await store.createUser({ userName: 'BOB@contoso.com' }, entra).catch((e) => e);
     expect(clash).toBeInstanceOf(ConflictError);
     expect(clash.message).toMatch(/administrator added.*new-only/);

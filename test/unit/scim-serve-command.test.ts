@@ -10,29 +10,33 @@ import { openSqliteDirectory } from '../../src/directory/sqlite.js';
 import { EntraProvisioningClient, entraUser } from '../support/entra-provisioning-client.js';
 import { issueCode } from '../support/scim-fixture.js';
 import { Sink } from '../support/sink.js';
+import { hashPassword } from '../../src/security/password.js';
 
 let dir: string;
 let abort: AbortController;
-const make = (globals: Record<string, unknown> = {}) => {
+const PASSWORD = 'serve command admin password';
+const make = (globals: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) => {
   const stdout = new Sink();
   const stderr = new Sink();
   const ctx = createContext({ configDir: dir, ...globals }, {
     stdin: new PassThrough(),
     stdout,
     stderr,
-    env: {},
+    env,
     signal: abort.signal,
   });
   return { ctx, stdout, stderr };
 };
 
-beforeEach(() => {
+let passwordHash: string;
+beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-serve-'));
   abort = new AbortController();
+  passwordHash ??= await hashPassword(PASSWORD);
   new ConfigStore(path.join(dir, 'config.json')).updateProfile('default', (p) => ({
     ...p,
     provisioning: { importMode: 'sync-existing' },
-    security: { passwordHash: 'unused', setAt: new Date().toISOString(), failedAttempts: 0 },
+    security: { passwordHash, setAt: new Date().toISOString(), failedAttempts: 0 },
   }));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -74,19 +78,28 @@ describe('dirsync serve / users list / directory import (command modules)', () =
     await expect(run({ port: '99999' }, make().ctx)).rejects.toMatchObject({ exitCode: 2 });
   });
 
-  it('imports a CSV as Administrator and lists the users', async () => {
+  it('imports a CSV as Administrator after the security check, and lists the users', async () => {
     const file = path.join(dir, 'people.csv');
     fs.writeFileSync(file, 'type,name,displayName,members\nuser,ann@contoso.com,Ann,\ngroup,Sales,,ann@contoso.com\n');
     const { importCsv } = await import('../../src/cli/directory.js');
-    const imported = make({ json: true });
+    const { list } = await import('../../src/cli/users.js');
+
+    // No password where none can be asked: exit 2, nothing imported.
+    await expect(importCsv({ file }, make({ json: true }).ctx)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/admin password/) });
+    // A wrong one: exit 5, nothing imported.
+    await expect(importCsv({ file }, make({ json: true }, { DIRSYNC_ADMIN_PASSWORD: 'wrong password!!' }).ctx)).rejects.toMatchObject({ exitCode: 5 });
+    const none = make({ json: true });
+    await list({}, none.ctx);
+    expect(JSON.parse(none.stdout.text)).toEqual([]);
+
+    const imported = make({ json: true }, { DIRSYNC_ADMIN_PASSWORD: PASSWORD });
     expect(await importCsv({ file }, imported.ctx)).toBe(0);
     expect(JSON.parse(imported.stdout.text)).toMatchObject({ users: 1, groups: 1, memberships: 1, skipped: [] });
 
-    const again = make({ json: true });
+    const again = make({ json: true }, { DIRSYNC_ADMIN_PASSWORD: PASSWORD });
     await importCsv({ file }, again.ctx);
     expect(JSON.parse(again.stdout.text).skipped).toHaveLength(2);
 
-    const { list } = await import('../../src/cli/users.js');
     const listed = make({ json: true });
     expect(await list({}, listed.ctx)).toBe(0);
     expect(JSON.parse(listed.stdout.text)).toEqual([
