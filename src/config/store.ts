@@ -131,8 +131,15 @@ export class ConfigStore {
   constructor(readonly file: string) {}
 
   read(): ConfigFile {
-    // conf would create the directory and an empty store; a read creates nothing.
-    if (!fs.existsSync(this.file)) return emptyConfig();
+    // conf would create the directory and an empty store; a read creates nothing. Only a file that
+    // is not there reads as empty: a path that cannot be read (too long, no permission) is an error.
+    let found: fs.Stats | undefined;
+    try {
+      found = fs.statSync(this.file, { throwIfNoEntry: false });
+    } catch (error) {
+      throw this.explain(error);
+    }
+    if (!found) return emptyConfig();
     try {
       return this.checkedRead();
     } catch (error) {
