@@ -86,8 +86,8 @@ export function explain(input: string): Explanation {
   const nearest = nearestCodes(text, 3);
   throw new UsageError(`dirsync does not know the code "${text}".`, {
     hint:
-      `Nearest known codes: ${nearest.join(', ')}. Microsoft's sign-in error reference covers every AADSTS code: ` +
-      `${numeric ? aadstsDocs(Number(numeric[1])) : AADSTS_REFERENCE}.`,
+      `Nearest known codes: ${nearest.join(', ')}. ` +
+      (numeric ? `Microsoft's sign-in error reference covers every AADSTS code: ${AADSTS_REFERENCE}.` : 'Quarantine reasons: ' + Object.keys(QUARANTINE).join(', ') + '.'),
   });
 }
 
