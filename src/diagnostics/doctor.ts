@@ -338,8 +338,15 @@ async function signInCheck(input: DoctorInput, tenant: TenantConfig, http: HttpC
     return { check: pass('signin', `The saved sign-in of ${account} refreshes silently.`), token: () => source.getToken() };
   } catch (error) {
     if (error instanceof AuthError && error.details?.signIn === 'missing') {
+      // Graph is optional (the portal flow needs none) — unless a provisioning job is linked.
+      const linked = Boolean(input.profile.provisioningJob);
       return {
-        check: warn('signin', 'signin-missing', `No sign-in is saved for tenant ${tenant.tenantId}: Graph commands (provisioning, --push, groups --source entra) cannot run.`, `Run \`dirsync consent${input.profileFlag}\` (or use AZURE_* app-only credentials in CI).`),
+        check: (linked ? fail : warn)(
+          'signin',
+          'signin-missing',
+          `No sign-in is saved for tenant ${tenant.tenantId}: Graph commands (provisioning${linked ? ' of the linked job' : ''}, token renew --push, groups --source entra) cannot run.`,
+          `Run \`dirsync consent${input.profileFlag}\` (or use AZURE_* app-only credentials in CI).`,
+        ),
       };
     }
     if (error instanceof AuthError && error.details?.signIn === 'expired') {

@@ -266,6 +266,18 @@ describe('dirsync doctor: one fault, one cause', () => {
     expect(d.check('signin').fix).toMatch(/dirsync consent/);
   });
 
+  it('signin-missing: no sign-in is saved — a failure while a job is linked, a warning otherwise', async () => {
+    fs.rmSync(path.join(dir, 'msal-cache.json'));
+    const linked = await expectOnly('signin-missing');
+    expect(linked.r.code).toBe(1);
+    expect(linked.check('signin').fix).toMatch(/dirsync consent/);
+    expect(linked.check('provisioning-job').status).toBe('skip');
+    editProfile((p) => delete p.provisioningJob);
+    const unlinked = await expectOnly('signin-missing');
+    expect(unlinked.check('signin').status).toBe('warn');
+    expect(unlinked.r.code).toBe(0);
+  });
+
   it('permission-missing: the credential cannot read the provisioning job; the fix names the permission', async () => {
     const d = await expectOnly('permission-missing', { AZURE_CLIENT_ID: READ_ONLY_APP, AZURE_CLIENT_SECRET: DEFAULT_APP.secret });
     expect(d.check('app-credential').status).toBe('pass');
