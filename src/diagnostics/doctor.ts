@@ -292,7 +292,7 @@ function lastFailureCheck(input: DoctorInput): CheckResult {
   return fail(
     'last-failure',
     causeOf(Number.isFinite(n) ? n : undefined),
-    `The last ${f.flow === 'device-code' ? 'device-code ' : ''}consent/sign-in failed on ${when}${f.code ? ` with ${f.code}` : ''}: ${f.message}${ids ? ` (${ids})` : ''}`,
+    `The last ${f.flow === 'device-code' ? 'device-code ' : ''}consent/sign-in failed on ${when}${f.code ? ` with ${f.code}` : ''}: ${f.code ? f.message.replace(` (${f.code}).`, '.') : f.message}${ids ? ` (${ids})` : ''}`,
     `${entry ? `Review ${entry.review}` : 'Fix what the message names'}, then run \`dirsync consent${input.profileFlag}\` again.` +
       `${f.code?.startsWith('AADSTS') ? ` \`dirsync explain ${f.code}\` has the details.` : ''}`,
   );

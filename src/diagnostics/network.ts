@@ -203,7 +203,7 @@ export async function diagnoseNetwork(error: unknown, target: URL, role: HostRol
     summary: `Cannot reach ${what}: ${why}${proxy ? ` (through the proxy ${proxyLabel(proxy)})` : ''}.`,
     fix: proxy
       ? `The proxy ${proxyLabel(proxy)} answers but cannot reach ${host}: ask the network team to allow it, or check ${variable} if it is set.`
-      : `Allow outbound HTTPS (port 443) to ${target.hostname}, or set HTTPS_PROXY=http://proxy.example.com:3128 if this network requires a proxy` +
+      : `Allow outbound HTTPS (port ${target.port || 443}) to ${target.hostname}, or set HTTPS_PROXY=http://proxy.example.com:3128 if this network requires a proxy` +
         ` (NO_PROXY for exceptions)${env[variable] ? `; check ${variable}` : ''}.`,
   };
 }

@@ -237,6 +237,17 @@ describe('dirsync doctor: one fault, one cause', () => {
     });
   }
 
+  it('configure records the failed consent it continues into, as consent does', async () => {
+    dir = tempConfigDir('dirsync-doctor-configure-');
+    fake.knobs.outcome = 'decline';
+    const c = await cli(['configure', '--tenant-id', TENANTS.contoso.id, '--client-id', DEFAULT_APP.clientId, '--offline']);
+    expect(c.code).toBe(4);
+    expect(config().profiles.default.lastFailure).toMatchObject({ code: 'AADSTS65004', flow: 'browser', traceId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    fake.knobs.outcome = null;
+    const d = await doctor();
+    expect(d.check('last-failure')).toMatchObject({ status: 'fail', cause: 'consent-declined' });
+  });
+
   it('redirect-uri-mismatch: the sign-in page refuses the redirect URI (AADSTS50011), found without signing in', async () => {
     fake.knobs.outcome = 'redirect_mismatch';
     const d = await expectOnly('redirect-uri-mismatch');
