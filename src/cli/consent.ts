@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
-import { NotConfiguredError, UsageError } from '../errors.js';
+import { DirsyncError, InterruptedError, NotConfiguredError, UsageError } from '../errors.js';
+import type { LastFailure } from '../config/store.js';
+import type { ConsentOutcome } from '../entra/signin.js';
+import { Redactor } from './redact.js';
 import { tenantUrl } from '../config/validate.js';
 import { CLOUDS, type CloudName } from '../entra/clouds.js';
 import { describeDuration, parseDuration } from '../util/duration.js';
@@ -77,44 +80,16 @@ export async function run(options: ConsentOptions, ctx: Context, internal: Conse
   }
   if (!internal.securityChecked) await securityCheck(ctx, store);
 
-  // One unauthenticated request first: a wrong tenant or cloud is explained before any browser opens.
-  if (!internal.discovered) {
-    const { discoverTenant } = await import('../entra/discovery.js');
-    await discoverTenant(tenant.tenantId, tenant.cloud, ctx.env, {
-      signal: ctx.signal,
-      debug: (line) => ctx.out.debug(line),
-      rerun: `dirsync configure${profileFlag(ctx)}`,
-    });
+  const flow = options.deviceCode ? 'device-code' : 'browser';
+  let outcome: ConsentOutcome;
+  try {
+    outcome = await signIn(options, ctx, { ...tenant, clientId: tenant.clientId }, timeoutMs, internal);
+  } catch (error) {
+    recordFailure(ctx, error, flow);
+    throw error;
   }
 
-  const { consentWithBrowser, consentWithDeviceCode } = await import('../entra/signin.js');
-  const settings = {
-    tenantId: tenant.tenantId,
-    cloud: tenant.cloud,
-    clientId: tenant.clientId,
-    env: ctx.env,
-    cachePath: ctx.paths.signInCache,
-    signal: ctx.signal,
-    debug: (line: string) => ctx.out.debug(line),
-  };
-  ctx.out.info(
-    `Signing in to tenant ${tenant.tenantId} (${CLOUDS[tenant.cloud].label}) to grant dirsync read access to users and groups for the whole organisation.`,
-  );
-  const ui = {
-    openBrowser: (url: string) => openBrowser(url, ctx),
-    waiting: (message: string) => ctx.out.spinner(message),
-    deviceCode: (info: { verificationUri: string; userCode: string; expiresInSeconds: number }) => {
-      ctx.out.info(
-        `To sign in, open ${info.verificationUri} in a browser on any device and enter the code ${info.userCode} ` +
-          `(valid for ${describeDuration(info.expiresInSeconds * 1000)}). Sign in as an administrator and accept the permissions.`,
-      );
-    },
-  };
-  const outcome = options.deviceCode
-    ? await consentWithDeviceCode(settings, ui, { timeoutMs })
-    : await consentWithBrowser(settings, ui, { timeoutMs });
-
-  store.updateProfile(ctx.profile, (p) => ({
+  store.updateProfile(ctx.profile, ({ lastFailure: _cleared, ...p }) => ({
     ...p,
     consent: {
       grantedAt: outcome.grantedAt,
@@ -168,6 +143,78 @@ export async function run(options: ConsentOptions, ctx: Context, internal: Conse
       `enter the Tenant URL ${url} and the Secret Code, and start provisioning.`,
   );
   return result;
+}
+
+/** Tenant discovery, then the browser or device-code sign-in with consent. */
+async function signIn(
+  options: ConsentOptions,
+  ctx: Context,
+  tenant: { tenantId: string; cloud: CloudName; clientId: string },
+  timeoutMs: number,
+  internal: ConsentInternal,
+): Promise<ConsentOutcome> {
+  // One unauthenticated request first: a wrong tenant or cloud is explained before any browser opens.
+  if (!internal.discovered) {
+    const { discoverTenant } = await import('../entra/discovery.js');
+    await discoverTenant(tenant.tenantId, tenant.cloud, ctx.env, {
+      signal: ctx.signal,
+      debug: (line) => ctx.out.debug(line),
+      rerun: `dirsync configure${profileFlag(ctx)}`,
+    });
+  }
+
+  const { consentWithBrowser, consentWithDeviceCode } = await import('../entra/signin.js');
+  const settings = {
+    tenantId: tenant.tenantId,
+    cloud: tenant.cloud,
+    clientId: tenant.clientId,
+    env: ctx.env,
+    cachePath: ctx.paths.signInCache,
+    signal: ctx.signal,
+    debug: (line: string) => ctx.out.debug(line),
+  };
+  ctx.out.info(
+    `Signing in to tenant ${tenant.tenantId} (${CLOUDS[tenant.cloud].label}) to grant dirsync read access to users and groups for the whole organisation.`,
+  );
+  const ui = {
+    openBrowser: (url: string) => openBrowser(url, ctx),
+    waiting: (message: string) => ctx.out.spinner(message),
+    deviceCode: (info: { verificationUri: string; userCode: string; expiresInSeconds: number }) => {
+      ctx.out.info(
+        `To sign in, open ${info.verificationUri} in a browser on any device and enter the code ${info.userCode} ` +
+          `(valid for ${describeDuration(info.expiresInSeconds * 1000)}). Sign in as an administrator and accept the permissions.`,
+      );
+    },
+  };
+  return options.deviceCode
+    ? await consentWithDeviceCode(settings, ui, { timeoutMs })
+    : await consentWithBrowser(settings, ui, { timeoutMs });
+}
+
+/**
+ * Remembers a failed consent or sign-in in the profile (`lastFailure`) for `dirsync doctor`: Entra's
+ * code, when, and the IDs Microsoft support asks for. The message passes the redactor; a failure to
+ * record never hides the failure itself.
+ */
+function recordFailure(ctx: Context, error: unknown, flow: string): void {
+  if (error instanceof InterruptedError) return;
+  const details = error instanceof DirsyncError ? (error.details ?? {}) : {};
+  const text = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const failure: LastFailure = {
+    code: details.aadsts !== undefined ? `AADSTS${details.aadsts}` : str(details.error),
+    message: new Redactor().redact(text),
+    at: ctx.now().toISOString(),
+    traceId: str(details.traceId),
+    correlationId: str(details.correlationId),
+    flow,
+  };
+  for (const key of Object.keys(failure) as (keyof LastFailure)[]) if (failure[key] === undefined) delete failure[key];
+  try {
+    configStore(ctx).updateProfile(ctx.profile, (p) => ({ ...p, lastFailure: failure }));
+  } catch (writeError) {
+    ctx.out.debug(`could not record the failure in the profile: ${(writeError as Error).message}`);
+  }
 }
 
 /**

@@ -149,6 +149,21 @@ export function buildProgram(
     .option('--full', 'the portal\'s "Restart provisioning": clear the job\'s state and re-evaluate everything')
     .action(act(async () => (await import('./provisioning.js')).restart));
 
+  program
+    .command('doctor')
+    .description('check the profile, network, clock, tenant, sign-in, Entra job and Secret Code; name the cause and fix of each problem')
+    .option('--bundle <file>', 'also write a redacted JSON support bundle (mode 0600) to attach to a ticket')
+    .option('--timeout <duration>', 'the limit of each network check', '10s')
+    .action(act(async () => (await import('./doctor.js')).run));
+
+  program
+    .command('explain')
+    .description('what an Entra error code (AADSTS50011, 50011) or provisioning quarantine reason (TooManyDeletes) means, and the fix')
+    .argument('<code>', 'AADSTS<number>, <number>, or a quarantine reason')
+    .action((code: string, _options: object, command: Command) =>
+      runAction(async () => (await import('./explain.js')).run, { code }, command, {}),
+    );
+
   const groups = program.command('groups').description('the groups in the directory');
   groups
     .command('list')

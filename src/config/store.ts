@@ -53,13 +53,20 @@ export interface LinkedJob {
   linkedAt: string;
 }
 
-/** The last failure of a flow against Entra, with what Microsoft support asks for. */
-export interface FailureRecord {
+/**
+ * The last failed consent or sign-in (`consent`, and `configure` when it continues into consent),
+ * cleared by the next success; `doctor` reports it. Never a secret: the message is redacted and
+ * holds Entra's description, never a code or token.
+ */
+export interface LastFailure {
+  /** Entra's error code, e.g. "AADSTS65004", when there was one. */
   code?: string;
   message: string;
+  /** When it failed (ISO-8601). */
   at: string;
   traceId?: string;
   correlationId?: string;
+  /** "browser" or "device-code". */
   flow?: string;
 }
 
@@ -69,7 +76,7 @@ export interface ProfileConfig {
   provisioningJob?: LinkedJob;
   provisioning?: ProvisioningConfig;
   security?: SecurityConfig;
-  lastFailure?: FailureRecord;
+  lastFailure?: LastFailure;
 }
 
 export type ConfigFile = {

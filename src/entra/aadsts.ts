@@ -1,5 +1,6 @@
 import { AuthError, UsageError, type DirsyncError } from '../errors.js';
 
+
 /**
  * The AADSTS catalogue: the Entra error codes an admin meets while connecting dirsync, each mapped to
  * the setting to review, in plain words. Support engineers read these; keep them concrete.
@@ -13,7 +14,43 @@ export interface AadstsEntry {
   variable?: string;
   /** Usage errors (exit 2) rather than sign-in failures (exit 4). */
   usage?: boolean;
+  /** Why this happens to dirsync users, most likely first (`dirsync explain`); default: `what`. */
+  causes?: string[];
+  /** The `dirsync doctor` cause this code is (README "When something fails"). */
+  cause?: DoctorCause;
 }
+
+/**
+ * The stable identifiers `dirsync doctor --json` names causes with (README "When something
+ * fails"). Scripts and support runbooks depend on them: add, never rename.
+ */
+export type DoctorCause =
+  | 'not-configured'
+  | 'tenant-not-found'
+  | 'wrong-cloud'
+  | 'login-unreachable'
+  | 'graph-unreachable'
+  | 'proxy-unreachable'
+  | 'tls-untrusted'
+  | 'clock-skew'
+  | 'consent-declined'
+  | 'admin-lacks-role'
+  | 'redirect-uri-mismatch'
+  | 'app-not-found'
+  | 'conditional-access'
+  | 'client-secret-expired'
+  | 'signin-expired'
+  | 'signin-missing'
+  | 'secret-code-missing'
+  | 'secret-code-expired'
+  | 'secret-code-expiring'
+  | 'job-quarantined'
+  | 'permission-missing'
+  | 'unclassified';
+
+/** Microsoft's own page for one AADSTS code (the error lookup the sign-in error reference points to). */
+export const aadstsDocs = (code: number) => `https://login.microsoftonline.com/error?code=${code}`;
+export const AADSTS_REFERENCE = 'https://learn.microsoft.com/entra/identity-platform/reference-error-codes';
 
 const APP_REG = 'Microsoft Entra admin center → App registrations → your dirsync app';
 
@@ -23,56 +60,69 @@ export const AADSTS: Record<number, AadstsEntry> = {
     review: 'the Tenant ID (Identity → Overview → Tenant ID), and whether the tenant is in GCC High (--gcc-high) or the global cloud',
     variable: 'AZURE_TENANT_ID',
     usage: true,
+    cause: 'tenant-not-found', causes: ['The Tenant ID has a typo, or was copied from another tenant.', 'The tenant is in GCC High but dirsync asked the global cloud (or the reverse).', 'The tenant was deleted.'],
   },
   900439: {
     what: 'This US Government tenant cannot sign in through the global (commercial) cloud endpoint.',
     review: 'the cloud: the tenant is in GCC High — run `dirsync configure --gcc-high`',
+    cause: 'wrong-cloud', causes: ['The profile is configured for the global cloud, but the tenant is a GCC High (US Government) tenant.'],
   },
   900440: {
     what: 'This tenant lives in the global cloud, but the sign-in went to the US Government (GCC High) endpoint.',
     review: 'the cloud: GCC (moderate) and commercial tenants are global — run `dirsync configure --cloud global` (without --gcc-high)',
+    cause: 'wrong-cloud', causes: ['The profile was configured with --gcc-high, but the tenant is commercial or GCC (moderate), which live in the global cloud.'],
   },
   65004: {
     what: 'Consent was declined on the consent page.',
     review: 'the permissions the app asks for; run `dirsync consent` again and choose Accept (tick "Consent on behalf of your organization")',
+    cause: 'consent-declined', causes: ['The administrator clicked Cancel on the consent page.', 'The box "Consent on behalf of your organization" was not ticked and consent was then refused.'],
   },
   65001: {
     what: 'The app has not been granted consent in this tenant.',
     review: 'consent: an administrator must run `dirsync consent` (or grant admin consent under Enterprise applications → Permissions)',
+    cause: 'consent-declined', causes: ['Nobody has granted tenant-wide consent to the dirsync app yet.', 'Consent was revoked under Enterprise applications → Permissions.', 'A permission was added to the app registration after consent was granted.'],
   },
   90094: {
     what: 'The signed-in account may not grant consent for the whole organisation.',
     review:
       'the admin role: sign in as a Global Administrator, Privileged Role Administrator or Cloud Application Administrator (Identity → Roles & admins)',
+    cause: 'admin-lacks-role', causes: ['The account that signed in is not a Global Administrator, Privileged Role Administrator or Cloud Application Administrator.', 'The admin role is eligible in PIM but not activated.'],
   },
   90095: {
     what: 'An administrator must approve this app first (admin consent workflow).',
     review: 'the admin role: ask a Global Administrator to run `dirsync consent`, or approve the request under Enterprise applications → Admin consent requests',
+    cause: 'admin-lacks-role', causes: ['The admin consent workflow is on and the account that signed in may only request consent.'],
   },
   700016: {
     what: 'The app (client ID) was not found in this tenant.',
     review: `the client ID and the app registration: check the Application (client) ID (${APP_REG} → Overview), that it is multi-tenant if it is registered in another tenant, and that it exists in the same cloud`,
     variable: 'AZURE_CLIENT_ID',
+    cause: 'app-not-found', causes: ['The client ID has a typo or belongs to another app registration.', 'The app registration is single-tenant and lives in another tenant.', 'The app registration was deleted, or lives in the other cloud (global vs GCC High).'],
   },
   7000112: {
     what: 'The app is disabled in this tenant.',
     review: 'Enterprise applications → your dirsync app → Properties → "Enabled for users to sign-in?"',
+    cause: 'app-not-found',
   },
   50011: {
     what: 'The redirect URI sent by dirsync is not registered on the app.',
     review: `the redirect URI: ${APP_REG} → Authentication → add a "Mobile and desktop applications" platform with redirect URI http://localhost`,
+    cause: 'redirect-uri-mismatch', causes: ['The app registration has no "Mobile and desktop applications" platform with http://localhost.', 'Only a Web or SPA redirect URI is registered (dirsync signs in as a public client on a loopback port).'],
   },
   500113: {
     what: 'The app has no redirect URI registered.',
     review: `the redirect URI: ${APP_REG} → Authentication → add a "Mobile and desktop applications" platform with redirect URI http://localhost`,
+    cause: 'redirect-uri-mismatch',
   },
   53003: {
     what: 'A Conditional Access policy blocked the sign-in.',
     review: 'conditional access: Protection → Conditional Access → Sign-in logs show which policy; allow this app or sign in from a compliant device/location',
+    cause: 'conditional-access', causes: ['A Conditional Access policy blocks this app, this location, or this device.', 'The policy requires a compliant or hybrid-joined device the admin is not using.'],
   },
   53000: {
     what: 'Conditional Access requires a compliant or managed device.',
     review: 'conditional access: sign in from a compliant device, or exclude this app in the policy',
+    cause: 'conditional-access',
   },
   50076: {
     what: 'Multi-factor authentication is required.',
@@ -103,11 +153,13 @@ export const AADSTS: Record<number, AadstsEntry> = {
     what: 'The client secret is wrong.',
     review: `AZURE_CLIENT_SECRET: use the secret's Value (not its Secret ID) from ${APP_REG} → Certificates & secrets`,
     variable: 'AZURE_CLIENT_SECRET',
+    causes: ['AZURE_CLIENT_SECRET holds the Secret ID instead of the secret Value.', 'The secret was rotated and the CI secret not updated.'],
   },
   7000222: {
     what: 'The client secret has expired.',
     review: `AZURE_CLIENT_SECRET: create a new client secret in ${APP_REG} → Certificates & secrets and update the CI secret`,
     variable: 'AZURE_CLIENT_SECRET',
+    cause: 'client-secret-expired', causes: ['The client secret in AZURE_CLIENT_SECRET passed its expiry date (at most 24 months after it was created).'],
   },
   700027: {
     what: 'The client certificate assertion was rejected (signature or certificate not registered).',
@@ -134,12 +186,12 @@ export const AADSTS: Record<number, AadstsEntry> = {
     review: `${APP_REG} → Federated credentials: the subject (e.g. repo:org/repo:environment:prod) must match the token in AZURE_FEDERATED_TOKEN_FILE`,
     variable: 'AZURE_FEDERATED_TOKEN_FILE',
   },
-  700082: { what: 'The saved sign-in has expired.', review: 'the sign-in: run `dirsync consent` again' },
-  50173: { what: 'The saved sign-in was revoked (password change or admin action).', review: 'the sign-in: run `dirsync consent` again' },
+  700082: { what: 'The saved sign-in has expired.', review: 'the sign-in: run `dirsync consent` again', cause: 'signin-expired', causes: ['The saved sign-in was not used for 90 days.', 'A sign-in frequency policy requires signing in again.'] },
+  50173: { what: 'The saved sign-in was revoked (password change or admin action).', review: 'the sign-in: run `dirsync consent` again', cause: 'signin-expired', causes: ['The administrator changed their password, or an administrator revoked their sessions.'] },
   70008: { what: 'The authorization code expired before it was redeemed.', review: 'the sign-in: run `dirsync consent` again and finish it promptly' },
   54005: { what: 'The authorization code was already redeemed.', review: 'the sign-in: run `dirsync consent` again' },
   501481: { what: 'The PKCE code verifier did not match.', review: 'the network path: something between dirsync and Entra altered the request; try again' },
-  70019: { what: 'The device code expired before sign-in completed.', review: 'the device-code sign-in: run `dirsync consent --device-code` again and enter the code within 15 minutes' },
+  70019: { what: 'The device code expired before sign-in completed.', review: 'the device-code sign-in: run `dirsync consent --device-code` again and enter the code within 15 minutes', causes: ['Nobody entered the device code within 15 minutes.'] },
   650057: {
     what: 'The app asks for a permission that is not configured on it.',
     review: `${APP_REG} → API permissions: add Microsoft Graph User.Read.All and Group.Read.All`,
@@ -153,6 +205,99 @@ export const AADSTS: Record<number, AadstsEntry> = {
     review: `${APP_REG} → Authentication → Supported account types (or register the app in this tenant and pass its client ID)`,
     variable: 'AZURE_CLIENT_ID',
   },
+  // The rest of what the sign-in error reference lists for admin consent, app-only credentials,
+  // device code and clouds — and every code the fake Entra of test/support answers with.
+  65005: {
+    what: 'The app registration is misconfigured: it asks for access to a resource it does not list, or Graph rejected it.',
+    review: `${APP_REG} → API permissions: Microsoft Graph User.Read.All and Group.Read.All, then run \`dirsync consent\``,
+  },
+  90093: {
+    what: 'Microsoft Graph refused the consent request for the signed-in account.',
+    review: 'the admin role: sign in as a Global Administrator, Privileged Role Administrator or Cloud Application Administrator',
+    cause: 'admin-lacks-role',
+  },
+  90038: {
+    what: 'The tenant belongs to another national cloud than the sign-in endpoint that was asked.',
+    review: 'the cloud: GCC High tenants need `dirsync configure --gcc-high`; commercial and GCC tenants need `--cloud global`',
+    cause: 'wrong-cloud',
+  },
+  50059: {
+    what: 'No tenant could be found in the request.',
+    review: 'the Tenant ID in `dirsync configure` (or AZURE_TENANT_ID)',
+    variable: 'AZURE_TENANT_ID',
+  },
+  70001: {
+    what: 'The application is disabled.',
+    review: 'Enterprise applications → your dirsync app → Properties → "Enabled for users to sign-in?"',
+    cause: 'app-not-found',
+  },
+  70002: {
+    what: 'The client credential could not be validated.',
+    review: `AZURE_CLIENT_SECRET: use the secret's Value from ${APP_REG} → Certificates & secrets`,
+    variable: 'AZURE_CLIENT_SECRET',
+  },
+  700025: {
+    what: 'The app registration is a public client, so it cannot use a client secret or certificate.',
+    review: `CI needs a confidential app: use a separate app registration for AZURE_CLIENT_ID, or turn off "Allow public client flows" on the one CI uses (${APP_REG} → Authentication)`,
+    variable: 'AZURE_CLIENT_ID',
+  },
+  700023: {
+    what: 'The client assertion is addressed to another audience than this tenant\'s sign-in service.',
+    review: 'AZURE_TENANT_ID and the cloud: the assertion must be for the token endpoint of the configured tenant',
+    variable: 'AZURE_FEDERATED_TOKEN_FILE',
+  },
+  50027: {
+    what: 'The presented token is not a valid JWT (malformed, expired, wrong issuer or audience).',
+    review: 'AZURE_FEDERATED_TOKEN_FILE: it must hold the current OIDC token of the CI job (e.g. GitHub Actions `id-token: write`)',
+    variable: 'AZURE_FEDERATED_TOKEN_FILE',
+  },
+  1002012: {
+    what: 'The requested scope is not valid for this flow (client credentials need <resource>/.default).',
+    review: 'the Graph endpoint and cloud: DIRSYNC_GRAPH_ENDPOINT and --cloud must belong together',
+  },
+  500011: {
+    what: 'The resource (Microsoft Graph of this cloud) was not found in the tenant.',
+    review: 'the cloud: the tenant may be in another cloud (--gcc-high, --cloud global)',
+  },
+  70016: {
+    what: 'The device-code sign-in is still waiting for someone to enter the code (normal while dirsync polls).',
+    review: 'the device-code sign-in: open the URL on another device and enter the code',
+    causes: ['Nobody has entered the device code yet.'],
+  },
+  70018: {
+    what: 'The code typed on the device login page was wrong.',
+    review: 'the device-code sign-in: run `dirsync consent --device-code` again and type the code exactly as shown',
+  },
+  70020: {
+    what: 'The device code expired or is not valid any more.',
+    review: 'the device-code sign-in: run `dirsync consent --device-code` again and enter the code within 15 minutes',
+    causes: ['Nobody entered the device code within 15 minutes.', 'The sign-in on the other device was declined.'],
+  },
+  70000: {
+    what: 'The authorization code or refresh token was rejected (issued to another client, tenant or cloud).',
+    review: 'the sign-in: run `dirsync consent` again; check that the client ID and cloud did not change since the last sign-in',
+  },
+  700005: {
+    what: 'The code or refresh token was issued for another tenant or client.',
+    review: 'the sign-in: run `dirsync consent` again after changing the tenant or client ID',
+  },
+  9002313: {
+    what: 'The request was malformed: the code or refresh token is not valid.',
+    review: 'the sign-in: run `dirsync consent` again',
+  },
+  500112: {
+    what: 'The redirect URI used to redeem the code is not the one the code was issued for.',
+    review: 'the network path: something between dirsync and Entra altered the request; run `dirsync consent` again',
+  },
+  50148: {
+    what: 'The PKCE code verifier was missing or did not match.',
+    review: 'the network path: something between dirsync and Entra altered the request; try again',
+  },
+  501491: { what: 'The PKCE code challenge was not valid.', review: 'dirsync sends S256 challenges; report this with --debug output' },
+  9002325: { what: 'Entra requires PKCE for this sign-in.', review: 'dirsync always sends PKCE; a proxy may strip parameters — try again without it' },
+  900144: { what: 'A required parameter was missing from the request.', review: 'the network path or DIRSYNC_LOGIN_ENDPOINT; run again with --debug' },
+  900511: { what: 'A request parameter (response_mode) was not valid.', review: 'the network path or DIRSYNC_LOGIN_ENDPOINT; run again with --debug' },
+  70003: { what: 'The sign-in service does not support this grant type for the app.', review: `${APP_REG} → Authentication → "Allow public client flows" = Yes` },
 };
 
 /** What the OAuth `error` alone says, when no AADSTS code came back. */

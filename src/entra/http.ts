@@ -65,7 +65,7 @@ export function proxySettings(env: NodeJS.ProcessEnv): { httpProxy: string; http
   };
 }
 
-const TLS_TRUST_CODES = new Set([
+export const TLS_TRUST_CODES = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',

@@ -505,6 +505,38 @@ export function cachedSignInTokenSource(s: EntraSettings): TokenSource {
 }
 
 /**
+ * `dirsync doctor`: can the cached sign-in still be refreshed? Forces a refresh-token redemption
+ * (never interactive, never a browser). Throws AuthError with `details.signIn` = "missing" (nothing
+ * saved for the tenant) or "expired" (Entra refused the refresh: expired, revoked, password changed).
+ */
+export async function refreshCachedSignIn(s: EntraSettings): Promise<{ account: string }> {
+  const m = msalContext(s);
+  const pca = new PublicClientApplication(m.config);
+  const accounts: AccountInfo[] = await pca.getTokenCache().getAllAccounts();
+  const account = accounts.find((a) => a.tenantId?.toLowerCase() === s.tenantId);
+  if (!account) {
+    throw new AuthError(`No sign-in is saved for tenant ${s.tenantId}.`, {
+      hint: 'Run `dirsync consent` to sign in (or use AZURE_* app-only credentials in CI).',
+      details: { signIn: 'missing' },
+    });
+  }
+  try {
+    await pca.acquireTokenSilent({ account, scopes: [graphDefaultScope(s.cloud)], forceRefresh: true });
+    return { account: account.username };
+  } catch (error) {
+    const e = error as { name?: string; errorCode?: string };
+    if (e.name === 'InteractionRequiredAuthError' || e.errorCode === 'no_tokens_found' || e.errorCode === 'invalid_grant') {
+      const mapped = fromMsal(error, m.net);
+      throw new AuthError(`The saved sign-in for ${account.username} can no longer be refreshed (${mapped.message.split('\n')[0]!.replace(/\.$/, '')}).`, {
+        hint: 'Run `dirsync consent` to sign in again.',
+        details: { ...mapped.details, signIn: 'expired' },
+      });
+    }
+    throw fromMsal(error, m.net, { login: m.login });
+  }
+}
+
+/**
  * The Graph token source for a profile: AZURE_* app-only credentials when set (CI), else the cached
  * sign-in. Tenant: the configured one, else AZURE_TENANT_ID.
  */

@@ -44,6 +44,16 @@ describe('no secret is ever printed', () => {
     expect(leaks).toEqual([]);
   });
 
+  it('doctor, explain and the support bundle were among them, and print no Secret Code, bearer token or JWT even on stdout', () => {
+    const ran = (re: RegExp) => transcripts.filter((t) => re.test(t.command));
+    expect(ran(/^\$ dirsync doctor/).length).toBeGreaterThan(10);
+    expect(ran(/^\$ dirsync explain/).length).toBeGreaterThan(2);
+    expect(ran(/^\$ dirsync doctor --bundle \(the bundle file\)/).length).toBeGreaterThan(0);
+    const patterns = [/dsync_[0-9A-Za-z]{49}/, /Bearer\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]{8,}/, /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./, /scrypt\$|"passwordHash"/];
+    const hits = ran(/^\$ dirsync (doctor|explain)/).flatMap((t) => patterns.filter((p) => p.test(t.stdout + t.stderr)).map((p) => `${p} in ${t.command}`));
+    expect(hits).toEqual([]);
+  });
+
   it('no Secret Code, bearer token or JWT ever appears on stderr or in --debug output', () => {
     const patterns = [/dsync_[0-9A-Za-z]{49}/, /Bearer\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]{8,}/, /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./];
     const hits = transcripts.flatMap((t) => patterns.filter((p) => p.test(t.stderr)).map((p) => `${p} in stderr of ${t.command}`));

@@ -383,6 +383,7 @@ export async function startFakeEntra(options: StartFakeEntraOptions = {}): Promi
       record.form = Object.fromEntries([...form].map(([k, v]) => [k, SECRET_FORM_FIELDS.has(k) ? "[redacted]" : v]));
     }
     requests.push(record);
+    if (knobs.dateOffsetSeconds) res.setHeader("date", new Date(Date.now() + knobs.dateOffsetSeconds * 1000).toUTCString());
     const origWriteHead = res.writeHead.bind(res);
     res.writeHead = ((status: number, ...rest: unknown[]) => {
       record.status = status;

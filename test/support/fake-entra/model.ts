@@ -114,6 +114,8 @@ export interface Knobs {
   graphRejectWildcardLanguage: boolean;
   /** Milliseconds to wait before answering every Graph request. */
   graphDelayMs: number;
+  /** Shift the Date header of every answer by this many seconds (a server whose clock differs from ours). */
+  dateOffsetSeconds: number;
 }
 
 export function defaultKnobs(): Knobs {
@@ -133,6 +135,7 @@ export function defaultKnobs(): Knobs {
     graph503Next: 0,
     graphRejectWildcardLanguage: false,
     graphDelayMs: 0,
+    dateOffsetSeconds: 0,
   };
 }
 
