@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -34,14 +33,6 @@ beforeAll(async () => {
   fake.addApp({ clientId: READ_ONLY_APP, displayName: 'dirsync CI (groups only)', secrets: [{ value: DEFAULT_APP.secret }], permissions: ['Group.Read.All'] });
 });
 afterAll(async () => fake?.close());
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 const env = (extra: NodeJS.ProcessEnv = {}) =>
   baseEnv(dir, {
@@ -80,11 +71,15 @@ beforeEach(async () => {
   fake.sync.servicePrincipals.clear();
   fake.sync.testConnections.length = 0;
   Object.assign(fake.sync.faults, { putSecretsStatus: null, failTestConnection: null });
-  port = await freePort();
-  tenantUrl = `http://127.0.0.1:${port}/scim/v2`;
-  const c = await cli(['configure', '--tenant-id', TENANTS.contoso.id, '--public-url', `http://127.0.0.1:${port}`, '--no-consent', '--offline', '--json']);
+  const c = await cli(['configure', '--tenant-id', TENANTS.contoso.id, '--no-consent', '--offline', '--json']);
   expect(c.code, c.stderr).toBe(0);
-  serve = await startServe(['--port', String(port)], env());
+  // serve picks its own free port (a port chosen beforehand could be taken by another test meanwhile),
+  // then the profile's public URL is set to it: that is the Tenant URL Entra is given.
+  serve = await startServe([], env());
+  port = Number(new URL(serve.url).port);
+  tenantUrl = serve.tenantUrl;
+  const u = await cli(['configure', '--public-url', serve.url, '--offline', '--no-consent', '--json']);
+  expect(u.code, u.stderr).toBe(0);
 });
 afterEach(async () => {
   await serve?.stop();
