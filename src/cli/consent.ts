@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { DirsyncError, InterruptedError, NotConfiguredError, UsageError } from '../errors.js';
 import type { LastFailure } from '../config/store.js';
 import type { ConsentOutcome } from '../entra/signin.js';
-import { Redactor } from './redact.js';
+import { Redactor } from '../util/redact.js';
 import { tenantUrl } from '../config/validate.js';
 import { CLOUDS, type CloudName } from '../entra/clouds.js';
 import { describeDuration, parseDuration } from '../util/duration.js';

@@ -1,6 +1,6 @@
 import { DirsyncError, ExitCode, type ExitCodeValue } from '../errors.js';
 import { boundEchoes } from '../util/echo.js';
-import { Redactor } from './redact.js';
+import { Redactor } from '../util/redact.js';
 import { colorLevel, createStyle, visibleLength, type Style } from './style.js';
 
 export interface OutputStream {

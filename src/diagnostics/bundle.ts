@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { OperationError } from '../errors.js';
 import type { ProfileConfig } from '../config/store.js';
-import { Redactor } from '../cli/redact.js';
+import { Redactor } from '../util/redact.js';
 import type { DoctorReport } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Redactor } from '../../src/cli/redact.js';
+import { Redactor } from '../../src/util/redact.js';
 import { generateSecretCode } from '../../src/secrets/code.js';
 
 describe('redaction of everything bound for stderr', () => {
