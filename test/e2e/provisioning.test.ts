@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { baseEnv, rememberSecret, ROOT, runCli, tempConfigDir } from '../support/cli.js';
+import { startDirsync } from '../support/entra-cli.js';
 import { EntraProvisioningClient } from '../support/entra-provisioning-client.js';
 import { DEFAULT_APP, startFakeEntra, TENANTS, type FakeEntra, type FakeServicePrincipal } from '../support/fake-entra/index.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
@@ -386,6 +387,27 @@ describe('token renew --push', () => {
     expect(saved).not.toBe(old);
     expect(await probe(saved)).toBe(200);
     expect((await cli(['token', 'status', '--json'])).json().fingerprint).not.toBe(fp);
+  });
+
+  it('Ctrl-C while Entra tests the new code: exit 130, the renewal taken back, Entra untouched', async () => {
+    const { old, sp } = await linked();
+    const before = secretsOf(sp);
+    const fp = (await cli(['token', 'status', '--json'])).json().fingerprint;
+    fake.knobs.graphDelayMs = 1_500;
+    try {
+      const running = startDirsync(['token', 'renew', '--push'], { env: env(), timeoutMs: 60_000 });
+      for (let i = 0; i < 200 && !fake.requests.some((q) => q.path.endsWith('/validateCredentials')); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(fake.requests.some((q) => q.path.endsWith('/validateCredentials'))).toBe(true);
+      running.child.kill('SIGINT');
+      const r = await running.done;
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(/the new Secret Code was revoked/);
+    } finally {
+      fake.knobs.graphDelayMs = 0;
+    }
+    expect(secretsOf(sp)).toEqual(before);
+    expect(await probe(old)).toBe(200);
+    expect((await cli(['token', 'status', '--json'])).json().fingerprint).toBe(fp);
   });
 
   it('under a steady stream of Entra requests with the old code: zero 401s, and afterwards the saved token authenticates', async () => {
