@@ -1,5 +1,5 @@
 /**
- * The directory store interface. The embedded implementation is SQLite (./sqlite.ts); the
+ * The directory store interface. The embedded implementation is SQLite (./sqlite/, one file per concern); the
  * interface is async so that a PostgreSQL implementation can serve several `dirsync serve`
  * replicas later without changing its callers.
  */
