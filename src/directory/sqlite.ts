@@ -1,2 +1,2 @@
 /** The embedded SQLite directory store; its parts, one per concern, are in ./sqlite/. */
-export { openSqliteDirectory, SqliteDirectory } from './sqlite/directory.js';
+export { openSqliteDirectory, SqliteDirectory, sqliteSchemaVersion } from './sqlite/directory.js';

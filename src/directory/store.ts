@@ -286,6 +286,9 @@ export class ConflictError extends Error {
 }
 
 export interface DirectoryStore extends SecretCodeStore, AuditLog, DirectoryReader, DirectoryWriter {
+  /** Where it lives: the SQLite file, or the PostgreSQL URL without its password. */
   readonly path: string;
+  /** Whether the database answers now (`/healthz`). */
+  health?(): Promise<{ ok: true } | { ok: false; error: string }>;
   close(): void;
 }

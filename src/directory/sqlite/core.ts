@@ -265,3 +265,17 @@ export class SqliteCore {
     return { total, items: rows.map(map) };
   }
 }
+
+/** The schema version of the SQLite file at `file` (0 when there is none yet), read without changing it. */
+export function sqliteSchemaVersion(file: string): number {
+  if (!fs.existsSync(file)) return 0;
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, nativeBinding: nativeBinding() });
+    return db.pragma('user_version', { simple: true }) as number;
+  } catch (error) {
+    throw unreadable(file, error);
+  } finally {
+    db?.close();
+  }
+}

@@ -25,7 +25,9 @@ import type {
 } from '../store.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteSecretCodes } from './codes.js';
-import { nativeBinding, openSqliteDb, SqliteCore, type Db } from './core.js';
+import { nativeBinding, openSqliteDb, SqliteCore, sqliteSchemaVersion, type Db } from './core.js';
+
+export { sqliteSchemaVersion } from './core.js';
 import { SqliteGroups } from './groups.js';
 import { importAdminObjects } from './import.js';
 import { SqliteUsers } from './users.js';
@@ -61,6 +63,20 @@ export class SqliteDirectory implements DirectoryStore {
 
   get db(): Db {
     return this.core.db;
+  }
+
+  async schemaVersion(): Promise<number> {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** Whether the database answers now (for /healthz). */
+  async health(): Promise<{ ok: true } | { ok: false; error: string }> {
+    try {
+      this.core.sql('SELECT 1').get();
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   close(): void {
