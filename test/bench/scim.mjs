@@ -607,8 +607,8 @@ async function startCluster(tmp) {
   const version = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)).find((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb'))) : undefined;
   if (!version) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)');
   const bin = path.join(root, version, 'bin');
-  const dir = path.join(tmp, 'pg');
-  fs.mkdirSync(dir);
+  // Its own temp dir (the run's is 0700 root's, which the postgres user could not enter).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dirsync-bench-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await execFileP('chown', ['postgres:postgres', dir]);
   const pgRun = (cmd, args) => (asRoot ? execFileP('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]) : execFileP(path.join(bin, cmd), args));
@@ -631,7 +631,13 @@ async function startCluster(tmp) {
       await client.end();
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
-    stop: () => pgRun('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'fast', '-w', 'stop']),
+    stop: async () => {
+      try {
+        await pgRun('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'fast', '-w', 'stop']);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
   };
 }
 
