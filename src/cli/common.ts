@@ -4,6 +4,7 @@ import { formatDay } from '../util/dates.js';
 import { missingValue, type Context } from './context.js';
 import fs from 'node:fs';
 import type { SqliteDirectory } from '../directory/sqlite.js';
+import type { PostgresDirectory } from '../directory/postgres/directory.js';
 import type { Column } from './output.js';
 
 export const configStore = (ctx: Context) => new ConfigStore(ctx.paths.configFile);
@@ -30,11 +31,40 @@ export function requireProvisioning(ctx: Context, profile: ProfileConfig): NonNu
   return profile.provisioning;
 }
 
-/** Opens this profile's directory store; better-sqlite3 is loaded only by the commands that call this. */
-export async function openDirectory(ctx: Context): Promise<SqliteDirectory> {
+/** The directory store of a command: SQLite beside the config, or PostgreSQL with a database URL. */
+export type Directory = SqliteDirectory | PostgresDirectory;
+
+/** The PostgreSQL URL (`--database`, else DIRSYNC_DATABASE_URL), or undefined for SQLite. */
+export function databaseUrl(ctx: Context): string | undefined {
+  const url = ctx.globals.database ?? ctx.env.DIRSYNC_DATABASE_URL;
+  return url ? url : undefined;
+}
+
+/** Whether there is a directory to read (a PostgreSQL database is always there to ask). */
+export function directoryExists(ctx: Context): boolean {
+  return databaseUrl(ctx) !== undefined || fs.existsSync(ctx.paths.directoryDb);
+}
+
+/**
+ * Opens this profile's directory store; better-sqlite3 (or pg, with a database URL) is loaded only
+ * by the commands that call this. The one place that chooses the backend.
+ */
+export async function openDirectory(ctx: Context): Promise<Directory> {
+  const url = databaseUrl(ctx);
+  if (url) {
+    const { openPostgresDirectory, redactDatabaseUrl } = await import('../directory/postgres/directory.js');
+    ctx.out.debug(`directory store: PostgreSQL ${redactDatabaseUrl(url)}`);
+    return openPostgresDirectory(url);
+  }
   const { openSqliteDirectory } = await import('../directory/sqlite.js');
   ctx.out.debug(`directory store: ${ctx.paths.directoryDb}`);
   return openSqliteDirectory(ctx.paths.directoryDb);
+}
+
+/** Closes a store and waits until its connections are gone. */
+export async function closeDirectory(directory: Directory): Promise<void> {
+  directory.close();
+  if (directory.backend === 'postgres') await directory.closed();
 }
 
 /**
@@ -43,16 +73,16 @@ export async function openDirectory(ctx: Context): Promise<SqliteDirectory> {
  */
 export async function streamFromDirectory<T>(
   ctx: Context,
-  rows: (directory: SqliteDirectory) => AsyncIterable<T>,
+  rows: (directory: Directory) => AsyncIterable<T>,
   columns: Column<T>[],
   toJson: (row: T) => unknown,
 ): Promise<number> {
-  if (!fs.existsSync(ctx.paths.directoryDb)) return ctx.out.streamRows((async function* () {})(), columns, toJson);
+  if (!directoryExists(ctx)) return ctx.out.streamRows((async function* () {})(), columns, toJson);
   const directory = await openDirectory(ctx);
   try {
     return await ctx.out.streamRows(rows(directory), columns, toJson);
   } finally {
-    directory.close();
+    await closeDirectory(directory);
   }
 }
 

@@ -11,6 +11,8 @@ export interface GlobalOptions {
   debug?: boolean;
   yes?: boolean;
   passwordStdin?: boolean;
+  /** A PostgreSQL URL for the directory (else DIRSYNC_DATABASE_URL, else SQLite). */
+  database?: string;
 }
 
 export interface Prompter {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { ExitCode, UsageError, type ExitCodeValue } from '../errors.js';
 import type { CheckResult, DoctorReport } from '../diagnostics/types.js';
 import { describeDuration, parseDuration } from '../util/duration.js';
-import { configStore, openDirectory, profileFlag } from './common.js';
+import { configStore, directoryExists, openDirectory, profileFlag } from './common.js';
 import type { Context } from './context.js';
 
 export interface DoctorOptions {
@@ -37,7 +37,7 @@ export async function run(options: DoctorOptions, ctx: Context): Promise<ExitCod
       signal: ctx.signal,
       debug: (line) => ctx.out.debug(line),
       readSecretCode: async () => {
-        if (!fs.existsSync(ctx.paths.directoryDb)) return undefined;
+        if (!directoryExists(ctx)) return undefined;
         const directory = await openDirectory(ctx);
         try {
           return await directory.currentSecretCode();

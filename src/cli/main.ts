@@ -61,6 +61,7 @@ export function buildProgram(
     .option('--debug', 'show what happens: endpoints, correlation IDs, error codes (never secrets)')
     .option('-y, --yes', 'answer yes to confirmations')
     .option('--password-stdin', 'read the admin password for the security check from stdin (or set DIRSYNC_ADMIN_PASSWORD)')
+    .option('--database <url>', 'keep the directory in PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB (or set DIRSYNC_DATABASE_URL)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -197,6 +198,14 @@ export function buildProgram(
     .action((file: string, _options: object, command: Command) =>
       runAction(async () => (await import('./directory.js')).importCsv, { file }, command, {}),
     );
+
+  const db = program.command('db').description('where the directory lives: SQLite beside the config, or PostgreSQL');
+  db.command('migrate')
+    .description('create or upgrade the directory schema now (otherwise done on first use)')
+    .action(act(async () => (await import('./db.js')).migrate));
+  db.command('status')
+    .description('backend (sqlite | postgres), schema version, and location (never the password)')
+    .action(act(async () => (await import('./db.js')).status));
 
   program
     .command('serve')

@@ -8,7 +8,7 @@ import { DEFAULT_WARN_MS, secretCodeStatus, type SecretCodeStatus } from '../sec
 import { candidateFor, discoverCandidates, sameTenantUrl, type Candidate } from '../provisioning/link.js';
 import { describeInterval, jobUnhealthy, summarizeJob, type ExecutionSummary, type JobSummary } from '../provisioning/status.js';
 import { getJob, restartJob, validateCredentials } from '../provisioning/synchronization.js';
-import { configStore, confirmOrYes, openDirectory, profileFlag, requireTenant, securityCheck } from './common.js';
+import { configStore, directoryExists, confirmOrYes, openDirectory, profileFlag, requireTenant, securityCheck } from './common.js';
 import type { Context } from './context.js';
 import { openGraph } from './graph.js';
 
@@ -156,7 +156,7 @@ export async function status(_options: object, ctx: Context): Promise<ExitCodeVa
 }
 
 async function localCodeStatus(ctx: Context): Promise<SecretCodeStatus> {
-  if (!fs.existsSync(ctx.paths.directoryDb)) return secretCodeStatus(undefined, ctx.now(), DEFAULT_WARN_MS);
+  if (!directoryExists(ctx)) return secretCodeStatus(undefined, ctx.now(), DEFAULT_WARN_MS);
   const directory = await openDirectory(ctx);
   try {
     return secretCodeStatus(await directory.currentSecretCode(), ctx.now(), DEFAULT_WARN_MS);

@@ -4,7 +4,7 @@ import { echo, quoted } from '../util/echo.js';
 import type { ImportMode } from '../directory/store.js';
 import { parsePublicUrl } from '../config/validate.js';
 import { isRecordValid } from '../secrets/code.js';
-import { configStore, openDirectory, profileFlag, requireProvisioning } from './common.js';
+import { closeDirectory, configStore, openDirectory, profileFlag, requireProvisioning } from './common.js';
 import type { Context } from './context.js';
 
 export interface ServeOptions {
@@ -99,7 +99,11 @@ export async function run(options: ServeOptions, ctx: Context): Promise<ExitCode
   const directory = await openDirectory(ctx);
   let server: Awaited<ReturnType<typeof import('../scim/server.js').startScimServer>> | undefined;
   // WAL checkpoints in a worker thread, so that no request waits for one (they took 45–65 ms).
-  const checkpoints = await directory.checkpointInBackground({ onError: (message) => ctx.out.warn(message) });
+  // (PostgreSQL checkpoints on its own.)
+  const checkpoints =
+    directory.backend === 'sqlite'
+      ? await directory.checkpointInBackground({ onError: (message) => ctx.out.warn(message) })
+      : { stop: async () => {} };
   try {
     const current = await directory.currentSecretCode();
     if (!current || !isRecordValid(current, ctx.now()).valid) {
@@ -157,6 +161,6 @@ export async function run(options: ServeOptions, ctx: Context): Promise<ExitCode
   } finally {
     await server?.close();
     await checkpoints.stop();
-    directory.close();
+    await closeDirectory(directory);
   }
 }

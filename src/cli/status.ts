@@ -4,7 +4,7 @@ import { tenantUrl } from '../config/validate.js';
 import { CLOUDS } from '../entra/clouds.js';
 import { formatDay } from '../util/dates.js';
 import { DEFAULT_WARN_MS, secretCodeStatus } from '../secrets/policy.js';
-import { configStore, openDirectory, profileFlag, requireTenant } from './common.js';
+import { configStore, databaseUrl, directoryExists, openDirectory, profileFlag, requireTenant } from './common.js';
 import type { Context } from './context.js';
 import type { ProfileConfig } from '../config/store.js';
 import { describeState } from './token.js';
@@ -16,7 +16,13 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
   const url = tenantUrl(profile.provisioning?.publicUrl);
   let code;
   let counts = { users: 0, activeUsers: 0, groups: 0 };
-  if (fs.existsSync(ctx.paths.directoryDb)) {
+  const dbUrl = databaseUrl(ctx);
+  let database: { backend: 'sqlite' | 'postgres'; location: string } = { backend: 'sqlite', location: ctx.paths.directoryDb };
+  if (dbUrl) {
+    const { redactDatabaseUrl } = await import('../directory/postgres/core.js');
+    database = { backend: 'postgres', location: redactDatabaseUrl(dbUrl) };
+  }
+  if (directoryExists(ctx)) {
     const directory = await openDirectory(ctx);
     try {
       code = secretCodeStatus(await directory.currentSecretCode(), ctx.now(), DEFAULT_WARN_MS);
@@ -48,6 +54,7 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
     provisioningJob: profile.provisioningJob ? { ...profile.provisioningJob, ...job } : null,
     secretCode: code,
     directory: counts,
+    database,
   };
   const s = ctx.out.resultStyle;
   const paint = code.state === 'ok' ? s.green : code.state === 'expiring' ? s.yellow : s.red;
@@ -84,6 +91,7 @@ export async function run(_options: object, ctx: Context): Promise<ExitCodeValue
       ],
       ['Secret Code', `${code.fingerprint ? `${code.fingerprint} ` : ''}${paint(describeState(code, ctx.now()))}`],
       ['Directory', `${counts.users} users (${counts.activeUsers} active), ${counts.groups} groups`],
+      ['Database', `${database.backend === 'postgres' ? 'PostgreSQL' : 'SQLite'} ${database.location}`],
     ]),
   );
   if (!profile.consent) ctx.out.hint(`Grant consent with \`dirsync consent${profileFlag(ctx)}\`.`);

@@ -1,5 +1,5 @@
 /**
- * The directory store interface. The embedded implementation is SQLite (./sqlite.ts); the
+ * The directory store interface. The embedded implementation is SQLite (./sqlite/, one file per concern); the
  * interface is async so that a PostgreSQL implementation can serve several `dirsync serve`
  * replicas later without changing its callers.
  */
@@ -286,6 +286,9 @@ export class ConflictError extends Error {
 }
 
 export interface DirectoryStore extends SecretCodeStore, AuditLog, DirectoryReader, DirectoryWriter {
+  /** Where it lives: the SQLite file, or the PostgreSQL URL without its password. */
   readonly path: string;
+  /** Whether the database answers now (`/healthz`). */
+  health?(): Promise<{ ok: true } | { ok: false; error: string }>;
   close(): void;
 }

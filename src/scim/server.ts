@@ -436,7 +436,10 @@ export async function startScimServer(options: ScimServerOptions): Promise<ScimS
     const path = url.pathname.replace(/\/{2,}/g, '/').replace(/\/+$/, '') || '/';
     if (path === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed('GET, HEAD');
-      return { status: 200, body: { status: 'ok' } };
+      // Healthy only when the database answers: a load balancer then sends requests elsewhere.
+      const health = store.health ? await store.health() : { ok: true as const };
+      if (!health.ok) return { status: 503, body: { status: 'unavailable', database: 'unreachable', error: health.error } };
+      return { status: 200, body: { status: 'ok', database: 'ok' } };
     }
     if (path.toLowerCase() !== SCIM_PREFIX && !path.toLowerCase().startsWith(`${SCIM_PREFIX}/`)) {
       throw notFound(`Nothing here. The SCIM endpoint (Tenant URL) is ${SCIM_PREFIX}.`);

@@ -11,6 +11,8 @@ const SECRET_KEYS =
 // would be on its own (Output.log relies on it).
 const PATTERNS: [RegExp, string][] = [
   [SECRET_CODE_PATTERN, 'dsync_[redacted]'],
+  // The password of a database URL (postgres://USER:PASSWORD@HOST/DB).
+  [/\b(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:[redacted]@'],
   [/\b(Bearer|Basic)[ \t]+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]'],
   [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
   [new RegExp(`\\b(${SECRET_PARAMS})=([^&\\s"']+)`, 'gi'), '$1=[redacted]'],

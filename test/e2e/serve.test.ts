@@ -114,7 +114,7 @@ describe('dirsync serve', () => {
         req.on('error', reject);
         req.end();
       });
-    expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok', database: 'ok' } });
     const list = await get('/scim/v2/Users?filter=userName+eq+%22nobody%40contoso.com%22');
     expect(list.status).toBe(200);
     expect(list.body.totalResults).toBe(0);

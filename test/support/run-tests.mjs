@@ -1,4 +1,4 @@
-// `npm test`: the whole suite, then the leak check over everything the suite's dirsync processes
+// `npm test`: the whole suite, the SCIM suites once more on PostgreSQL, then the leak check over everything the suite's dirsync processes
 // printed. The transcripts go to a directory of this run only, so parallel runs cannot mix.
 // Ends with one plain "N passed, N failed" line for CI.
 import { spawnSync } from 'node:child_process';
@@ -29,7 +29,10 @@ function run(args, name) {
   return r.status ?? 1;
 }
 
-let status = run(process.argv.slice(2), 'suite');
+const args = process.argv.slice(2);
+let status = run(args, 'suite');
+// The whole suite (no file named): the SCIM suites again with the directory in PostgreSQL.
+if (status === 0 && args.length === 0) status = run(['--config', 'vitest.postgres.config.ts'], 'postgres');
 if (status === 0) status = run(['--config', 'vitest.leak.config.ts'], 'leak');
 fs.rmSync(dir, { recursive: true, force: true });
 console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);

@@ -1,4 +1,4 @@
-import type { Filter, FilterAttribute, SortSpec } from './store.js';
+import type { Filter, FilterAttribute, SortSpec } from '../store.js';
 
 /**
  * A resolved SCIM filter (store.ts `Filter`) → a SQLite WHERE clause with bound arguments.
