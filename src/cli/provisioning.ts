@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { ExitCode, NotConfiguredError, OperationError, UsageError, type ExitCodeValue } from '../errors.js';
 import type { LinkedJob, ProfileConfig } from '../config/store.js';
 import type { GraphClient } from '../entra/graph.js';
