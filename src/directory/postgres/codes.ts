@@ -1,32 +1,8 @@
 import type { RenewOptions, RenewResult, SecretCodeRecord, SecretCodeStore } from '../store.js';
+import { type SecretCodeRow, toRecord, CODE_COLUMNS } from '../rows.js';
 import type { PgCore, Queryable } from './core.js';
 
 /** Secret Codes (hash only) in PostgreSQL: issue, renew with a grace period, revoke, undo, look up by hash. */
-
-interface SecretCodeRow {
-  id: number;
-  fingerprint: string;
-  created_at: string;
-  expires_at: string;
-  superseded_at: string | null;
-  grace_until: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-}
-
-const toRecord = (row: SecretCodeRow): SecretCodeRecord => ({
-  id: row.id,
-  fingerprint: row.fingerprint,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-  supersededAt: row.superseded_at,
-  graceUntil: row.grace_until,
-  revokedAt: row.revoked_at,
-  lastUsedAt: row.last_used_at,
-});
-
-const CODE_COLUMNS =
-  'id, fingerprint, created_at, expires_at, superseded_at, grace_until, revoked_at, last_used_at';
 
 /**
  * How long a looked-up code row is reused. Another replica's renewal or revocation reaches this

@@ -1,4 +1,5 @@
 import { likePattern, newId, requireText, userColumns, userConflict } from '../shared.js';
+import { type UserRow, toUser, USER_COLUMNS } from '../rows.js';
 import type {
   CreateResult,
   ImportMode,
@@ -16,31 +17,6 @@ import { keysetPages } from './stream.js';
 import { removeFromAllGroups } from './groups.js';
 
 /** Users in PostgreSQL: SCIM reads and writes (each write answered after its COMMIT), and `users list`. */
-
-interface UserRow {
-  id: string;
-  user_name: string;
-  user_name_lc: string;
-  external_id: string | null;
-  active: number;
-  source: Source;
-  data: string;
-  created_at: string;
-  updated_at: string;
-}
-
-const USER_COLUMNS = 'id, user_name, user_name_lc, external_id, active, source, data, created_at, updated_at';
-
-const toUser = (row: UserRow): UserRecord => ({
-  id: row.id,
-  userName: row.user_name,
-  externalId: row.external_id,
-  active: row.active === 1,
-  source: row.source,
-  data: JSON.parse(row.data) as UserData,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
 
 export async function userByName(c: Queryable, userName: string, exceptId?: string): Promise<{ id: string; source: Source } | undefined> {
   const { rows } = await c.query('SELECT id, source FROM users WHERE user_name_lc = $1 AND id <> $2', [userName.toLowerCase(), exceptId ?? '']);

@@ -25,7 +25,7 @@ import type {
 } from '../store.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteSecretCodes } from './codes.js';
-import { nativeBinding, openSqliteDb, SqliteCore, sqliteSchemaVersion, type Db } from './core.js';
+import { nativeBinding, openSqliteDb, SqliteCore, type Db } from './core.js';
 
 export { sqliteSchemaVersion } from './core.js';
 import { SqliteGroups } from './groups.js';

@@ -1,4 +1,5 @@
 import { groupConflict, likePattern, newId, requireText } from '../shared.js';
+import { type GroupRow, toGroup, GROUP_COLUMNS } from '../rows.js';
 import type {
   CreateResult,
   GroupChange,
@@ -17,32 +18,6 @@ import type {
 import type { SqliteCore } from './core.js';
 
 /** Groups and their members: SCIM reads and writes (through the group commit), and `groups list`. */
-
-interface GroupRow {
-  id: string;
-  display_name: string;
-  display_name_lc: string;
-  external_id: string | null;
-  source: Source;
-  member_count: number;
-  data: string;
-  created_at: string;
-  updated_at: string;
-}
-
-const GROUP_COLUMNS =
-  'id, display_name, display_name_lc, external_id, source, member_count, data, created_at, updated_at';
-
-const toGroup = (row: GroupRow): GroupRecord => ({
-  id: row.id,
-  displayName: row.display_name,
-  externalId: row.external_id,
-  source: row.source,
-  memberCount: row.member_count,
-  data: JSON.parse(row.data) as GroupData,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
 
 export function groupByName(core: SqliteCore, displayName: string, exceptId?: string): { id: string; source: Source } | undefined {
   return core.sql('SELECT id, source FROM groups WHERE display_name_lc = ? AND id <> ?').get(

@@ -1,4 +1,5 @@
 import { likePattern, newId, requireText, userColumns, userConflict } from '../shared.js';
+import { type UserRow, toUser, USER_COLUMNS } from '../rows.js';
 import type {
   CreateResult,
   ImportMode,
@@ -15,31 +16,6 @@ import type { SqliteCore } from './core.js';
 import { removeFromAllGroups } from './groups.js';
 
 /** Users: SCIM reads and writes (through the group commit), and `users list`. */
-
-interface UserRow {
-  id: string;
-  user_name: string;
-  user_name_lc: string;
-  external_id: string | null;
-  active: number;
-  source: Source;
-  data: string;
-  created_at: string;
-  updated_at: string;
-}
-
-const USER_COLUMNS = 'id, user_name, user_name_lc, external_id, active, source, data, created_at, updated_at';
-
-const toUser = (row: UserRow): UserRecord => ({
-  id: row.id,
-  userName: row.user_name,
-  externalId: row.external_id,
-  active: row.active === 1,
-  source: row.source,
-  data: JSON.parse(row.data) as UserData,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
 
 export function userByName(core: SqliteCore, userName: string, exceptId?: string): { id: string; source: Source } | undefined {
   return core.sql('SELECT id, source FROM users WHERE user_name_lc = ? AND id <> ?').get(
